@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "context.h"
+
+#include <libudev.h>
+
+void context_done(struct context *c) {
+        c->monitor_source = sd_event_source_disable_unref(c->monitor_source);
+        if (c->monitor)
+                c->monitor = udev_monitor_unref(c->monitor);
+        if (c->hwdb)
+                c->hwdb = udev_hwdb_unref(c->hwdb);
+        if (c->udev)
+                c->udev = udev_unref(c->udev);
+        c->vtable_slot = sd_bus_slot_unref(c->vtable_slot);
+        c->bus = sd_bus_flush_close_unref(c->bus);
+        c->event = sd_event_unref(c->event);
+}

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pci-device.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libudev.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "macro.h"
+#include "sysfs.h"
+
+struct pci_device *pci_device_free(struct pci_device *d) {
+        if (!d)
+                return NULL;
+        free(d->vendor_name);
+        free(d->device_name);
+        free(d->class_name);
+        free(d->driver);
+        free(d->driver_override);
+        free(d);
+        return NULL;
+}
+
+void pci_device_freep(struct pci_device **d) {
+        pci_device_free(*d);
+}
+
+static int read_id(const struct pci_address *a, const char *attribute, uint32_t max, uint32_t *ret) {
+        char path[PATH_MAX];
+        uint32_t v;
+        int r;
+
+        r = pci_device_path(a, attribute, path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = sysfs_read_hex(path, &v);
+        if (r < 0)
+                return r;
+        if (v > max)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+static int read_optional_int(const struct pci_address *a, const char *attribute, int *ret) {
+        char path[PATH_MAX];
+        int r;
+
+        r = pci_device_path(a, attribute, path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = sysfs_read_int(path, ret);
+        if (r == -ENOENT) {
+                *ret = -1;
+                return 0;
+        }
+        return r;
+}
+
+static int read_link(const struct pci_address *a, const char *attribute, char **ret) {
+        char path[PATH_MAX];
+        int r;
+
+        r = pci_device_path(a, attribute, path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = sysfs_read_link_name(path, ret);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        return r;
+}
+
+static int read_driver_override(const struct pci_address *a, char **ret) {
+        _cleanup_(freep) char *value = NULL;
+        char path[PATH_MAX];
+        int r;
+
+        r = pci_device_path(a, "driver_override", path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = sysfs_read_string(path, &value);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        /* The kernel prints "(null)" when no override is set. */
+        if (value[0] == '\0' || strcmp(value, "(null)") == 0)
+                *ret = NULL;
+        else
+                *ret = TAKE_PTR(value);
+        return 0;
+}
+
+static int read_iommu_group(const struct pci_address *a, int *ret) {
+        _cleanup_(freep) char *name = NULL;
+        char *end;
+        long v;
+        int r;
+
+        r = read_link(a, "iommu_group", &name);
+        if (r < 0)
+                return r;
+        if (!name) {
+                *ret = -1;
+                return 0;
+        }
+        errno = 0;
+        v = strtol(name, &end, 10);
+        if (errno != 0 || end == name || *end != '\0' || v < 0 || v > INT32_MAX)
+                return -EBADMSG;
+        *ret = (int) v;
+        return 0;
+}
+
+static int dup_or_null(const char *s, char **ret) {
+        if (!s) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The same lookup udev's hwdb builtin does for ID_VENDOR_FROM_DATABASE and friends. */
+static int lookup_names(struct udev_hwdb *hwdb, struct pci_device *d) {
+        const char *vendor = NULL, *model = NULL, *class = NULL, *subclass = NULL;
+        struct udev_list_entry *e;
+        char modalias[96];
+        int r;
+
+        if (!hwdb)
+                return 0;
+
+        snprintf(modalias, sizeof(modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
+                 d->vendor_id, d->device_id, d->subsystem_vendor_id, d->subsystem_device_id,
+                 (d->class_code >> 16) & 0xff, (d->class_code >> 8) & 0xff, d->class_code & 0xff);
+
+        udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(hwdb, modalias, 0)) {
+                const char *key = udev_list_entry_get_name(e);
+                const char *value = udev_list_entry_get_value(e);
+
+                if (strcmp(key, "ID_VENDOR_FROM_DATABASE") == 0)
+                        vendor = value;
+                else if (strcmp(key, "ID_MODEL_FROM_DATABASE") == 0)
+                        model = value;
+                else if (strcmp(key, "ID_PCI_SUBCLASS_FROM_DATABASE") == 0)
+                        subclass = value;
+                else if (strcmp(key, "ID_PCI_CLASS_FROM_DATABASE") == 0)
+                        class = value;
+        }
+
+        r = dup_or_null(vendor, &d->vendor_name);
+        if (r < 0)
+                return r;
+        r = dup_or_null(model, &d->device_name);
+        if (r < 0)
+                return r;
+        return dup_or_null(subclass ?: class, &d->class_name);
+}
+
+int pci_device_load(struct udev_hwdb *hwdb, const struct pci_address *a, struct pci_device **ret) {
+        _cleanup_(pci_device_freep) struct pci_device *d = NULL;
+        char path[PATH_MAX];
+        uint32_t v;
+        struct stat st;
+        int r;
+
+        r = pci_device_path(a, NULL, path, sizeof(path));
+        if (r < 0)
+                return r;
+        if (stat(path, &st) < 0)
+                return errno == ENOENT ? -ENODEV : negative_errno();
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->address = *a;
+        pci_address_format(a, d->name);
+
+        r = read_id(a, "vendor", UINT16_MAX, &v);
+        if (r < 0)
+                return r;
+        d->vendor_id = (uint16_t) v;
+        r = read_id(a, "device", UINT16_MAX, &v);
+        if (r < 0)
+                return r;
+        d->device_id = (uint16_t) v;
+        /* Conventional PCI devices without a subsystem id exist; 0 is what lspci shows then. */
+        if (read_id(a, "subsystem_vendor", UINT16_MAX, &v) >= 0)
+                d->subsystem_vendor_id = (uint16_t) v;
+        if (read_id(a, "subsystem_device", UINT16_MAX, &v) >= 0)
+                d->subsystem_device_id = (uint16_t) v;
+        r = read_id(a, "class", 0xffffff, &d->class_code);
+        if (r < 0)
+                return r;
+
+        r = read_link(a, "driver", &d->driver);
+        if (r < 0)
+                return r;
+        r = read_driver_override(a, &d->driver_override);
+        if (r < 0)
+                return r;
+        r = read_iommu_group(a, &d->iommu_group);
+        if (r < 0)
+                return r;
+        r = read_optional_int(a, "numa_node", &d->numa_node);
+        if (r < 0)
+                return r;
+
+        r = lookup_names(hwdb, d);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+static int address_compare(const void *a, const void *b) {
+        return pci_address_compare(a, b);
+}
+
+int pci_device_enumerate(struct pci_address **ret, size_t *ret_count) {
+        _cleanup_(closedirp) DIR *dir = NULL;
+        _cleanup_(freep) struct pci_address *list = NULL;
+        size_t count = 0, allocated = 0;
+        struct dirent *de;
+
+        dir = opendir(SYSFS_PCI_DEVICES);
+        if (!dir) {
+                /* A machine without PCI (or a container without sysfs) simply has no devices. */
+                if (errno == ENOENT) {
+                        *ret = NULL;
+                        *ret_count = 0;
+                        return 0;
+                }
+                return negative_errno();
+        }
+
+        while ((errno = 0, de = readdir(dir))) {
+                struct pci_address a;
+
+                if (pci_address_parse(de->d_name, &a) < 0)
+                        continue;
+                if (count == allocated) {
+                        size_t n = allocated ? allocated * 2 : 64;
+                        struct pci_address *p = reallocarray(list, n, sizeof(*list));
+                        if (!p)
+                                return -ENOMEM;
+                        list = p;
+                        allocated = n;
+                }
+                list[count++] = a;
+        }
+        if (errno != 0)
+                return negative_errno();
+
+        if (count > 0)
+                qsort(list, count, sizeof(*list), address_compare);
+        *ret = TAKE_PTR(list);
+        *ret_count = count;
+        return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pci-address.h"
+
+struct udev_hwdb;
+
+/* What sysfs and the hardware database say about one PCI function, read fresh on each call:
+ * the kernel, not the daemon, is the source of truth. */
+struct pci_device {
+        struct pci_address address;
+        char name[PCI_ADDRESS_STRING_MAX];
+        uint16_t vendor_id;
+        uint16_t device_id;
+        uint16_t subsystem_vendor_id;
+        uint16_t subsystem_device_id;
+        uint32_t class_code; /* 24 bits: base class, subclass, programming interface */
+        char *vendor_name;   /* NULL when the hardware database has no entry */
+        char *device_name;
+        char *class_name;
+        char *driver;          /* NULL when no driver is bound */
+        char *driver_override; /* NULL when unset */
+        int iommu_group;       /* -1 without an IOMMU */
+        int numa_node;         /* -1 when the platform reports none */
+};
+
+/* -ENODEV when no such device exists. hwdb may be NULL: names are then left out. */
+int pci_device_load(struct udev_hwdb *hwdb, const struct pci_address *address, struct pci_device **ret);
+struct pci_device *pci_device_free(struct pci_device *device);
+void pci_device_freep(struct pci_device **device);
+
+/* Every PCI function the kernel knows, sorted by address. */
+int pci_device_enumerate(struct pci_address **ret, size_t *ret_count);
+
+/* A PCI-to-PCI bridge (class 0x0604) or any other bridge (base class 0x06). */
+static inline int pci_device_is_bridge(const struct pci_device *d) {
+        return (d->class_code >> 16) == 0x06;
+}
