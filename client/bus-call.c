@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-call.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "macro.h"
+#include "vfio-passthrough-bus.h"
+
+#define PROGRAM "vfio-passthroughctl"
+
+static bool has_prefix(const char *s, const char *prefix) {
+        return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int bus_connect(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_error_add_map(vfio_pt_error_map);
+        if (r < 0) {
+                fprintf(stderr, PROGRAM ": failed to register error names: %s\n", strerror(-r));
+                return -ENOTCONN;
+        }
+
+        /* Honours DBUS_SYSTEM_BUS_ADDRESS, which is how the tests point the client at a private bus. */
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, PROGRAM ": cannot connect to the system bus, where vfio-passthroughd is reached: %s\n",
+                        strerror(-r));
+                return -ENOTCONN;
+        }
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+int bus_new_method_call(sd_bus *bus, const char *member, sd_bus_message **ret) {
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, ret, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
+                                           member);
+        if (r < 0)
+                fprintf(stderr, PROGRAM ": failed to create the %s call: %s\n", member, strerror(-r));
+        return r;
+}
+
+/* Errors that mean the daemon never handled the call: say that, rather than echoing a bus
+ * daemon's message that does not name vfio-passthroughd. Returns false for anything else. */
+static bool log_unreachable(const sd_bus_error *error, int r, const char *member) {
+        const char *name = error->name;
+
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+            sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                fprintf(stderr,
+                        PROGRAM ": vfio-passthroughd is not running and could not be started: nothing owns "
+                        VFIO_PT_BUS_NAME " on the system bus (%s).\n", name);
+        else if (has_prefix(name, "org.freedesktop.DBus.Error.Spawn."))
+                fprintf(stderr, PROGRAM ": vfio-passthroughd could not be started: %s (%s)\n",
+                        error->message ?: "activation failed", name);
+        else if (sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) ||
+                 sd_bus_error_has_name(error, SD_BUS_ERROR_TIMEOUT) || r == -ETIMEDOUT)
+                fprintf(stderr, PROGRAM ": vfio-passthroughd did not answer %s in time.\n", member);
+        else if (sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_METHOD) ||
+                 sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                 sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                fprintf(stderr, PROGRAM ": vfio-passthroughd does not offer %s; is it older than this client? (%s)\n",
+                        member, name);
+        else if (sd_bus_error_has_name(error, SD_BUS_ERROR_DISCONNECTED) || r == -ECONNRESET || r == -ENOTCONN)
+                fprintf(stderr, PROGRAM ": lost the connection to the system bus while calling vfio-passthroughd.\n");
+        else
+                return false;
+        return true;
+}
+
+int bus_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *member = sd_bus_message_get_member(m);
+        int r;
+
+        r = sd_bus_call(bus, m, 0, &error, ret_reply);
+        if (r >= 0)
+                return r;
+
+        if (log_unreachable(&error, r, member))
+                return -EREMOTEIO;
+
+        if (has_prefix(error.name, VFIO_PT_ERROR_PREFIX)) {
+                /* Our daemon writes messages meant for people; the name would only be noise. */
+                fprintf(stderr, PROGRAM ": %s\n", error.message ?: error.name);
+                return r;
+        }
+        if (sd_bus_error_is_set(&error))
+                fprintf(stderr, PROGRAM ": %s (%s)\n", error.message ?: "call failed", error.name);
+        else
+                fprintf(stderr, PROGRAM ": calling %s failed: %s\n", member, strerror(-r));
+        return -EREMOTEIO;
+}
+
+int bus_log_parse_error(int error) {
+        fprintf(stderr, PROGRAM ": cannot understand vfio-passthroughd's reply: %s\n", strerror(-error));
+        return -EBADMSG;
+}

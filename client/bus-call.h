@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+/* Talking to vfio-passthroughd. Every function here prints its own one-line error to stderr,
+ * so callers only pass the negative errno up. */
+
+/* Connects to the system bus (or DBUS_SYSTEM_BUS_ADDRESS) and registers the project's error
+ * names. Returns 0 or -ENOTCONN: why the connection failed has been printed, and the caller
+ * must not mistake, say, an -EINVAL for a bad bus address for a usage error. */
+int bus_connect(sd_bus **ret);
+
+/* Starts a call of one of the daemon's methods; append arguments, then bus_call() it. Kept
+ * separate so a verb can set flags on the message first (interactive authorization). */
+int bus_new_method_call(sd_bus *bus, const char *member, sd_bus_message **ret);
+
+/* Sends a method call and waits for the reply, with sd-bus' default timeout (25 s). On failure
+ * prints one line and returns: the errno of the daemon's error when it is one of our named
+ * errors (-EINVAL for InvalidAddress, -ENODEV for NoSuchDevice, ...), otherwise -EREMOTEIO,
+ * because only our own errors say something about what the caller asked for. */
+int bus_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
+
+/* Prints that the reply could not be understood and returns -EBADMSG. */
+int bus_log_parse_error(int error);

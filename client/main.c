@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exit-status.h"
+#include "macro.h"
+#include "verbs.h"
+#include "vfio-passthrough-bus.h"
+
+#define PROGRAM "vfio-passthroughctl"
+
+struct verb {
+        const char *name;
+        const char *arguments; /* for --help */
+        const char *summary;   /* for --help */
+        int min_args;          /* not counting the verb itself */
+        int max_args;
+        verb_function run;
+};
+
+/* Adding a verb: a verb-NAME.c with its function, its prototype in verbs.h, and a row here. */
+static const struct verb verbs[] = {
+        { "list", "", "List PCI devices with driver and IOMMU group", 0, 0, verb_list },
+        { "show", "DEVICE", "Show a device, its IOMMU group and whether VFIO can use it", 1, 1, verb_show },
+};
+
+static void help(void) {
+        printf("Usage: " PROGRAM " [OPTIONS] COMMAND ...\n"
+               "\n"
+               "Query vfio-passthroughd, which hands PCI devices to virtual machines through VFIO.\n"
+               "\n"
+               "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %-4s %-8s %s\n", verbs[i].name, verbs[i].arguments, verbs[i].summary);
+        printf("\n"
+               "DEVICE is a PCI address: DOMAIN:BUS:SLOT.FUNCTION (0000:59:00.0) or BUS:SLOT.FUNCTION\n"
+               "(59:00.0) for domain 0000.\n"
+               "\n"
+               "Options:\n"
+               "  -h --help      Show this help and exit\n"
+               "     --version   Show the version and exit\n"
+               "     --json      Print JSON instead of text\n"
+               "\n"
+               "Exit status:\n"
+               "  0  success\n"
+               "  1  vfio-passthroughd, the bus or the output failed\n"
+               "  2  invalid usage or a malformed PCI address\n"
+               "  4  no device at that address\n"
+               "\n"
+               "Environment:\n"
+               "  DBUS_SYSTEM_BUS_ADDRESS   Talk to this bus instead of the system bus\n"
+               "\n"
+               "See vfio-passthroughctl(1).\n");
+}
+
+_printf_(1, 2) static int usage_error(const char *format, ...) {
+        va_list ap;
+
+        fprintf(stderr, PROGRAM ": ");
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry '" PROGRAM " --help'.\n");
+        return -EINVAL;
+}
+
+/* Returns 1 to run a verb, 0 to exit successfully, -EINVAL on bad usage. */
+static int parse_argv(int argc, char *argv[], struct options *options) {
+        enum { ARG_VERSION = 0x100, ARG_JSON };
+        static const struct option long_options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        int opt;
+
+        /* getopt permutes, so global options may also follow the verb: "show 59:00.0 --json". */
+        opterr = 0; /* getopt's messages would name the program by its full path */
+        while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf(PROGRAM " %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_JSON:
+                        options->json = true;
+                        break;
+                case '?':
+                        /* optopt names a bad short option even inside a cluster like "-hx". */
+                        if (optopt > 0 && optopt < 0x100)
+                                return usage_error("unknown option '-%c'.", optopt);
+                        return usage_error("unknown option '%s'.", argv[optind - 1]);
+                default:
+                        return usage_error("unexpected option '%s'.", argv[optind - 1]);
+                }
+
+        if (optind >= argc)
+                return usage_error("missing command.");
+        return 1;
+}
+
+static int dispatch(int argc, char *argv[], const struct options *options) {
+        const struct verb *verb = NULL;
+        int n_args = argc - 1;
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (strcmp(verbs[i].name, argv[0]) == 0)
+                        verb = &verbs[i];
+        if (!verb)
+                return usage_error("unknown command '%s'.", argv[0]);
+        if (n_args < verb->min_args || n_args > verb->max_args)
+                return usage_error("%s arguments; usage: " PROGRAM " %s%s%s", n_args < verb->min_args ? "missing" : "too many",
+                                   verb->name, *verb->arguments ? " " : "", verb->arguments);
+        return verb->run(argc, argv, options);
+}
+
+static int exit_status_from_error(int r) {
+        switch (r) {
+        case 0:
+                return EXIT_STATUS_OK;
+        case -EINVAL:
+                return EXIT_STATUS_USAGE;
+        case -ENODEV:
+                return EXIT_STATUS_NO_SUCH_DEVICE;
+        default:
+                return EXIT_STATUS_FAILED;
+        }
+}
+
+int main(int argc, char *argv[]) {
+        struct options options = {};
+        int r;
+
+        r = parse_argv(argc, argv, &options);
+        if (r > 0)
+                r = dispatch(argc - optind, argv + optind, &options);
+
+        /* Output goes through stdio: a full disk or a closed pipe only shows up here. */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, PROGRAM ": failed to write the output: %s\n", strerror(errno > 0 ? errno : EIO));
+                if (r >= 0)
+                        r = -EIO;
+        }
+        return exit_status_from_error(r);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-call.h"
+#include "device-format.h"
+#include "device-info.h"
+#include "json.h"
+#include "macro.h"
+#include "table.h"
+#include "verbs.h"
+
+enum { COLUMN_ADDRESS, COLUMN_ID, COLUMN_CLASS, COLUMN_DEVICE, COLUMN_DRIVER, COLUMN_GROUP, COLUMN_COUNT };
+
+static int add_row(struct table *t, const struct device_info *d) {
+        _cleanup_(freep) char *name = NULL, *driver = NULL;
+        char id[DEVICE_ID_STRING_MAX], class[DEVICE_CLASS_STRING_MAX], group[16] = "-";
+        int r;
+
+        name = device_format_name(d);
+        driver = device_format_driver(d);
+        if (!name || !driver)
+                return -ENOMEM;
+        if (d->iommu_group >= 0)
+                snprintf(group, sizeof(group), "%d", (int) d->iommu_group);
+
+        r = table_add_cell(t, d->address);
+        if (r >= 0)
+                r = table_add_cell(t, device_format_id(d, id));
+        if (r >= 0)
+                r = table_add_cell(t, device_format_class(d, class));
+        if (r >= 0)
+                r = table_add_cell(t, name);
+        if (r >= 0)
+                r = table_add_cell(t, driver);
+        if (r >= 0)
+                r = table_add_cell(t, group);
+        return r;
+}
+
+static int print_table(const struct device_info *devices, size_t n) {
+        static const char *const headers[COLUMN_COUNT] = {
+                [COLUMN_ADDRESS] = "ADDRESS", [COLUMN_ID] = "ID",         [COLUMN_CLASS] = "CLASS",
+                [COLUMN_DEVICE] = "DEVICE",   [COLUMN_DRIVER] = "DRIVER", [COLUMN_GROUP] = "GROUP",
+        };
+        _cleanup_(table_freep) struct table *t = NULL;
+        int r;
+
+        if (n == 0) {
+                printf("No PCI devices.\n");
+                return 0;
+        }
+
+        r = table_new(&t, COLUMN_COUNT, headers);
+        if (r < 0)
+                return r;
+        /* Names are long and the least essential part of a row; the address, ids, driver and
+         * group are what a user acts on, so only the names give way on a narrow terminal. */
+        table_set_shrinkable(t, COLUMN_DEVICE, true);
+        table_set_shrinkable(t, COLUMN_CLASS, true);
+        for (size_t i = 0; i < n; i++) {
+                r = add_row(t, &devices[i]);
+                if (r < 0)
+                        return r;
+        }
+        return table_print(t, stdout, 0);
+}
+
+static int print_json(const struct device_info *devices, size_t n) {
+        struct json_writer w;
+
+        json_writer_init(&w, stdout);
+        json_begin_array(&w);
+        for (size_t i = 0; i < n; i++)
+                device_write_json(&w, &devices[i]);
+        json_end_array(&w);
+        return json_writer_finish(&w);
+}
+
+int verb_list(int argc, char *argv[], const struct options *options) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(freep) struct device_info *devices = NULL;
+        size_t n;
+        int r;
+
+        r = bus_connect(&bus);
+        if (r < 0)
+                return r;
+        r = bus_new_method_call(bus, "ListDevices", &call);
+        if (r < 0)
+                return r;
+        r = bus_call(bus, call, &reply);
+        if (r < 0)
+                return r;
+
+        r = device_info_read_array(reply, &devices, &n);
+        if (r < 0)
+                return bus_log_parse_error(r);
+
+        r = options->json ? print_json(devices, n) : print_table(devices, n);
+        /* A write error is reported once, by main(), which checks stdout for all verbs. */
+        if (r < 0 && !ferror(stdout))
+                fprintf(stderr, "vfio-passthroughctl: failed to print the device list: %s\n", strerror(-r));
+        return r < 0 ? -EIO : 0;
+}
