@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "harness.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "pci-tree.h"
+#include "vfio-passthrough-bus.h"
+
+/* Paths of the programs under test, set by meson so the tests run the freshly built binaries. */
+#ifndef DAEMON_PATH
+#error "DAEMON_PATH must be defined"
+#endif
+
+#define STARTUP_TIMEOUT_USEC (20 * G_USEC_PER_SEC)
+
+/* Children of a test that aborts must not outlive it and hold its output open. */
+static void die_with_parent(gpointer data) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static int open_log(struct harness *h, const char *name, char **ret_path) {
+        g_autofree char *path = g_build_filename(h->tmpdir, name, NULL);
+        int fd = g_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+        g_assert_cmpint(fd, >=, 0);
+        if (ret_path)
+                *ret_path = g_steal_pointer(&path);
+        return fd;
+}
+
+static char *write_bus_config(const char *tmpdir, const char *socket_path) {
+        g_autofree char *template = NULL;
+        g_autofree char *config = NULL;
+        g_autoptr(GError) error = NULL;
+        char *path = g_build_filename(tmpdir, "system-bus.conf", NULL);
+        g_auto(GStrv) parts = NULL;
+
+        g_assert_true(g_file_get_contents(TEST_DATA_DIR "/system-bus.conf.in", &template, NULL, &error));
+        g_assert_no_error(error);
+        parts = g_strsplit(template, "@BUS_SOCKET@", -1);
+        config = g_strjoinv(socket_path, parts);
+        g_strfreev(parts);
+        parts = g_strsplit(config, "@POLICY_FILE@", -1);
+        g_free(config);
+        config = g_strjoinv(BUS_POLICY_FILE, parts);
+
+        g_assert_true(g_file_set_contents(path, config, -1, &error));
+        g_assert_no_error(error);
+        return path;
+}
+
+static void start_bus(struct harness *h) {
+        g_autofree char *socket_path = g_build_filename(h->tmpdir, "system_bus_socket", NULL);
+        g_autofree char *config = write_bus_config(h->tmpdir, socket_path);
+        g_autoptr(GError) error = NULL;
+        const char *argv[] = { "dbus-daemon", "--nofork", "--nopidfile", "--nosyslog", "--config-file", config, NULL };
+        gint64 deadline = g_get_monotonic_time() + STARTUP_TIMEOUT_USEC;
+        g_auto(GStrv) env = g_environ_unsetenv(g_get_environ(), "LD_PRELOAD");
+
+        int log_fd = open_log(h, "bus.log", NULL);
+
+        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+                                             die_with_parent, NULL, &h->bus_pid, -1, log_fd, log_fd, &error));
+        g_assert_no_error(error);
+        close(log_fd);
+        h->bus_address = g_strdup_printf("unix:path=%s", socket_path);
+
+        while (!g_file_test(socket_path, G_FILE_TEST_EXISTS)) {
+                g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+                g_usleep(10000);
+        }
+        h->connection = g_dbus_connection_new_for_address_sync(
+                h->bus_address,
+                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, &error);
+        g_assert_no_error(error);
+}
+
+static gboolean name_has_owner(struct harness *h) {
+        g_autoptr(GVariant) reply = NULL;
+        gboolean owned = FALSE;
+
+        reply = g_dbus_connection_call_sync(h->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                            "org.freedesktop.DBus", "NameHasOwner",
+                                            g_variant_new("(s)", VFIO_PT_BUS_NAME), G_VARIANT_TYPE("(b)"),
+                                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+        if (reply)
+                g_variant_get(reply, "(b)", &owned);
+        return owned;
+}
+
+static char **daemon_environment(struct harness *h) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(h->testbed);
+        char **env = g_get_environ();
+        env = g_environ_setenv(env, "UMOCKDEV_DIR", root, TRUE);
+        env = g_environ_setenv(env, "LD_PRELOAD", UMOCKDEV_PRELOAD, TRUE);
+        env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus_address, TRUE);
+        env = g_environ_setenv(env, "VFIO_PASSTHROUGHD_DEBUG", "1", TRUE);
+        /* The sanitizer runtime would insist on being first in LD_PRELOAD. */
+        env = g_environ_setenv(env, "ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1:abort_on_error=1", FALSE);
+        return env;
+}
+
+static void start_daemon(struct harness *h) {
+        g_auto(GStrv) env = daemon_environment(h);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        const char *wrapper = g_getenv("VFIO_PT_TEST_DAEMON_WRAPPER"); /* e.g. valgrind */
+        gint64 deadline;
+        int log_fd;
+
+        log_fd = open_log(h, "daemon.log", &h->daemon_log);
+
+        g_ptr_array_add(argv, (char *) RO_SYS_EXEC_PATH);
+        if (wrapper && *wrapper) {
+                g_auto(GStrv) words = NULL;
+                g_assert_true(g_shell_parse_argv(wrapper, NULL, &words, &error));
+                for (char **w = words; *w; w++)
+                        g_ptr_array_add(argv, g_strdup(*w)); /* leaked on purpose: lives until exec */
+        }
+        g_ptr_array_add(argv, (char *) DAEMON_PATH);
+        g_ptr_array_add(argv, NULL);
+
+        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, env,
+                                             G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL, &h->daemon_pid,
+                                             -1, log_fd, log_fd, &error));
+        g_assert_no_error(error);
+        close(log_fd);
+
+        deadline = g_get_monotonic_time() + STARTUP_TIMEOUT_USEC * (wrapper ? 6 : 1);
+        while (!name_has_owner(h)) {
+                int status;
+                if (waitpid(h->daemon_pid, &status, WNOHANG) == h->daemon_pid) {
+                        g_autofree char *log = harness_daemon_log(h);
+                        h->daemon_pid = 0;
+                        g_error("vfio-passthroughd exited during start-up (status %d):\n%s", status, log);
+                }
+                g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+                g_usleep(20000);
+        }
+}
+
+void harness_start(struct harness *h) {
+        g_autoptr(GError) error = NULL;
+
+        memset(h, 0, sizeof(*h));
+        h->tmpdir = g_dir_make_tmp("vfio-pt-test-XXXXXX", &error);
+        g_assert_no_error(error);
+
+        h->testbed = umockdev_testbed_new();
+        fake_pci_tree_add(h->testbed);
+        start_bus(h);
+        start_daemon(h);
+}
+
+gboolean harness_daemon_alive(struct harness *h) {
+        int status;
+        return h->daemon_pid > 0 && waitpid(h->daemon_pid, &status, WNOHANG) == 0;
+}
+
+char *harness_daemon_log(struct harness *h) {
+        char *log = NULL;
+        if (!g_file_get_contents(h->daemon_log, &log, NULL, NULL))
+                return g_strdup("(no log)");
+        return log;
+}
+
+/* Stops a child and returns its wait status; a child that ignores SIGTERM gets SIGKILL. */
+static int stop_child(GPid pid) {
+        int status = 0;
+
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 1000; i++) {
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        return status;
+                g_usleep(10000);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return status;
+}
+
+/* The harness' scratch directory holds only flat files and the bus socket. */
+static void remove_tree(const char *path) {
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        const char *name;
+
+        while (dir && (name = g_dir_read_name(dir))) {
+                g_autofree char *child = g_build_filename(path, name, NULL);
+                g_unlink(child);
+        }
+        g_rmdir(path);
+}
+
+void harness_stop(struct harness *h) {
+        if (h->daemon_pid > 0) {
+                int status = stop_child(h->daemon_pid);
+                /* A clean exit on SIGTERM; a sanitizer or valgrind finding shows up as a failure here. */
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                        g_autofree char *log = harness_daemon_log(h);
+                        g_error("vfio-passthroughd did not exit cleanly (status 0x%x):\n%s", status, log);
+                }
+        }
+        g_clear_object(&h->connection);
+        if (h->bus_pid > 0)
+                stop_child(h->bus_pid);
+        g_clear_object(&h->testbed);
+        if (h->tmpdir)
+                remove_tree(h->tmpdir);
+        g_free(h->tmpdir);
+        g_free(h->bus_address);
+        g_free(h->daemon_log);
+        memset(h, 0, sizeof(*h));
+}
+
+static void append_args(GPtrArray *argv, const char *first, va_list ap) {
+        for (const char *a = first; a; a = va_arg(ap, const char *))
+                g_ptr_array_add(argv, (char *) a);
+        g_ptr_array_add(argv, NULL);
+}
+
+/* Runs a client tool as the tests' user would: on the harness' bus, without umockdev. */
+static int run_tool(struct harness *h, GPtrArray *argv, char **ret_stdout, char **ret_stderr) {
+        g_auto(GStrv) env = g_get_environ();
+        g_autoptr(GError) error = NULL;
+        int status;
+
+        env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus_address, TRUE);
+        env = g_environ_unsetenv(env, "LD_PRELOAD");
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH, NULL, NULL, ret_stdout,
+                                   ret_stderr, &status, &error));
+        g_assert_no_error(error);
+        g_assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        va_list ap;
+
+        g_ptr_array_add(argv, (char *) CTL_PATH);
+        va_start(ap, first_arg);
+        append_args(argv, first_arg, ap);
+        va_end(ap);
+        return run_tool(h, argv, ret_stdout, ret_stderr);
+}
+
+int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
+        g_autofree char *address = g_strdup_printf("--address=%s", h->bus_address);
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        va_list ap;
+
+        g_ptr_array_add(argv, (char *) "busctl");
+        g_ptr_array_add(argv, address);
+        va_start(ap, first_arg);
+        append_args(argv, first_arg, ap);
+        va_end(ap);
+        return run_tool(h, argv, ret_stdout, ret_stderr);
+}
+
+GVariant *harness_call(struct harness *h, const char *method, GVariant *parameters, const char *reply_type,
+                       GError **error) {
+        return g_dbus_connection_call_sync(h->connection, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
+                                           method, parameters, reply_type ? G_VARIANT_TYPE(reply_type) : NULL,
+                                           G_DBUS_CALL_FLAGS_NONE, 30000, NULL, error);
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pci-tree.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Real ids, so names come from the real udev hardware database. */
+const struct fake_pci_device fake_pci_tree[] = {
+        /* address        parent          vendor  device  sub-v   sub-d   class     driver           group boot_vga */
+        { "0000:00:00.0", NULL,           0x8086, 0x3e30, 0x1043, 0x8694, 0x060000, "skl_uncore",    0,    -1 },
+        { "0000:00:01.0", NULL,           0x8086, 0x1901, 0x1043, 0x8694, 0x060400, "pcieport",      1,    -1 },
+        { "0000:01:00.0", "0000:00:01.0", 0x10de, 0x1b80, 0x1043, 0x8591, 0x030000, "nouveau",       1,    0 },
+        { "0000:01:00.1", "0000:00:01.0", 0x10de, 0x10f0, 0x1043, 0x8591, 0x040300, "snd_hda_intel", 1,    -1 },
+        { "0000:00:02.0", NULL,           0x8086, 0x3e92, 0x1043, 0x8694, 0x030000, "i915",          2,    1 },
+        { "0000:00:14.0", NULL,           0x8086, 0xa36d, 0x1043, 0x8694, 0x0c0330, "xhci_hcd",      3,    -1 },
+        { "0000:00:17.0", NULL,           0x8086, 0xa352, 0x1043, 0x8694, 0x010601, "ahci",          4,    -1 },
+        { "0000:00:1c.0", NULL,           0x8086, 0xa338, 0x1043, 0x8694, 0x060400, "pcieport",      5,    -1 },
+        { "0000:59:00.0", "0000:00:1c.0", 0x8086, 0x1521, 0x8086, 0x0001, 0x020000, "igb",           6,    -1 },
+        { "0000:59:00.1", "0000:00:1c.0", 0x8086, 0x1521, 0x8086, 0x0001, 0x020000, "igb",           7,    -1 },
+        { "0000:00:1d.0", NULL,           0x8086, 0xa330, 0x1043, 0x8694, 0x060400, "pcieport",      8,    -1 },
+        { "0000:02:00.0", "0000:00:1d.0", 0x144d, 0xa808, 0x144d, 0xa801, 0x010802, "nvme",          9,    -1 },
+        { "0000:00:1f.0", NULL,           0x8086, 0xa306, 0x1043, 0x8694, 0x060100, NULL,            10,   -1 },
+        { "0000:00:1f.3", NULL,           0x8086, 0xa348, 0x1043, 0x8724, 0x040300, "snd_hda_intel", 10,   -1 },
+        { "0000:00:1f.4", NULL,           0x8086, 0xa323, 0x1043, 0x8694, 0x0c0500, "i801_smbus",    10,   -1 },
+        { "0000:00:1f.6", NULL,           0x8086, 0x15bc, 0x1043, 0x8672, 0x020000, "e1000e",        11,   -1 },
+        { "0000:03:00.0", "0000:00:1d.0", 0x8086, 0x10d3, 0x8086, 0xa01f, 0x020000, NULL,            12,   -1 },
+};
+const size_t fake_pci_tree_size = G_N_ELEMENTS(fake_pci_tree);
+
+static const struct fake_pci_device *find(const char *address) {
+        for (size_t i = 0; i < fake_pci_tree_size; i++)
+                if (strcmp(fake_pci_tree[i].address, address) == 0)
+                        return &fake_pci_tree[i];
+        g_error("fake PCI tree has no %s", address);
+}
+
+char *fake_pci_device_syspath(const char *address) {
+        const struct fake_pci_device *d = find(address);
+        g_autofree char *parent = NULL;
+
+        if (!d->parent)
+                return g_strdup_printf("/sys/devices/pci0000:00/%s", address);
+        parent = fake_pci_device_syspath(d->parent);
+        return g_strdup_printf("%s/%s", parent, address);
+}
+
+/* Relative link from a device directory back up to /sys, as the kernel writes them. */
+static char *up_to_sys(const char *syspath) {
+        GString *s = g_string_new(NULL);
+        for (const char *p = syspath + strlen("/sys"); *p; p++)
+                if (*p == '/')
+                        g_string_append(s, "../");
+        return g_string_free(s, FALSE);
+}
+
+static void make_link(const char *root, const char *target, const char *link_path) {
+        g_autofree char *full = g_build_filename(root, link_path, NULL);
+        g_autofree char *dir = g_path_get_dirname(full);
+
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        if (symlink(target, full) < 0)
+                g_error("symlink %s -> %s: %s", full, target, g_strerror(errno));
+}
+
+static void make_dir(const char *root, const char *path) {
+        g_autofree char *full = g_build_filename(root, path, NULL);
+        g_assert_cmpint(g_mkdir_with_parents(full, 0755), ==, 0);
+}
+
+void fake_pci_tree_add(UMockdevTestbed *testbed) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+
+        make_dir(root, "sys/devices/pci0000:00");
+        make_dir(root, "sys/bus/pci/drivers");
+        make_dir(root, "sys/kernel/iommu_groups");
+
+        for (size_t i = 0; i < fake_pci_tree_size; i++) {
+                const struct fake_pci_device *d = &fake_pci_tree[i];
+                g_autofree char *parent = d->parent ? fake_pci_device_syspath(d->parent)
+                                                    : g_strdup("/sys/devices/pci0000:00");
+                g_autofree char *vendor = g_strdup_printf("0x%04x", d->vendor);
+                g_autofree char *device = g_strdup_printf("0x%04x", d->device);
+                g_autofree char *sub_vendor = g_strdup_printf("0x%04x", d->subsystem_vendor);
+                g_autofree char *sub_device = g_strdup_printf("0x%04x", d->subsystem_device);
+                g_autofree char *class_code = g_strdup_printf("0x%06x", d->class_code);
+                g_autofree char *modalias = g_strdup_printf(
+                        "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device,
+                        d->subsystem_vendor, d->subsystem_device, d->class_code >> 16,
+                        (d->class_code >> 8) & 0xff, d->class_code & 0xff);
+                g_autofree char *syspath = NULL;
+                g_autofree char *up = NULL;
+                g_autofree char *link = NULL;
+                g_autofree char *target = NULL;
+
+                syspath = umockdev_testbed_add_device(
+                        testbed, "pci", d->address, parent,
+                        "vendor", vendor, "device", device, "subsystem_vendor", sub_vendor,
+                        "subsystem_device", sub_device, "class", class_code, "modalias", modalias,
+                        "driver_override", "(null)", "numa_node", "-1", NULL,
+                        "PCI_SLOT_NAME", d->address, NULL);
+                g_assert_nonnull(syspath);
+                g_debug("added %s", syspath);
+                if (d->boot_vga >= 0)
+                        umockdev_testbed_set_attribute(testbed, syspath, "boot_vga", d->boot_vga ? "1" : "0");
+
+                up = up_to_sys(syspath);
+                if (d->driver) {
+                        g_autofree char *driver_dir = g_strdup_printf("sys/bus/pci/drivers/%s", d->driver);
+                        g_autofree char *back = g_strdup_printf("%s/%s", driver_dir, d->address);
+                        g_autofree char *back_target = g_strdup_printf("../../../..%s", syspath + strlen("/sys"));
+
+                        make_dir(root, driver_dir);
+                        target = g_strdup_printf("%sbus/pci/drivers/%s", up, d->driver);
+                        link = g_strdup_printf("%s/driver", syspath);
+                        make_link(root, target, link);
+                        make_link(root, back_target, back);
+                        g_clear_pointer(&target, g_free);
+                        g_clear_pointer(&link, g_free);
+                }
+
+                if (d->iommu_group >= 0) {
+                        g_autofree char *member = g_strdup_printf("sys/kernel/iommu_groups/%d/devices/%s",
+                                                                  d->iommu_group, d->address);
+                        g_autofree char *member_target = g_strdup_printf("../../../..%s", syspath + strlen("/sys"));
+
+                        target = g_strdup_printf("%skernel/iommu_groups/%d", up, d->iommu_group);
+                        link = g_strdup_printf("%s/iommu_group", syspath);
+                        make_link(root, target, link);
+                        make_link(root, member_target, member);
+                }
+        }
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <umockdev.h>
+
+/* One PCI function of the simulated machine. */
+struct fake_pci_device {
+        const char *address;
+        const char *parent; /* address of the upstream bridge; NULL: on the root bus */
+        unsigned vendor, device, subsystem_vendor, subsystem_device, class_code;
+        const char *driver; /* NULL: no driver */
+        int iommu_group;
+        int boot_vga; /* -1: no boot_vga attribute (not a display device) */
+};
+
+/* The machine every service test starts from: a desktop with an Intel host, an integrated GPU
+ * that drives the console, a discrete GPU + HDMI audio behind a root port sharing one IOMMU group,
+ * a dual-port NIC whose identical functions sit in separate groups, an NVMe drive, an unbound
+ * NIC, and a chipset group of several host-driven functions that can never be passed through. */
+extern const struct fake_pci_device fake_pci_tree[];
+extern const size_t fake_pci_tree_size;
+
+/* Builds the tree in the testbed: devices, their driver and IOMMU group links, the driver
+ * directories and /sys/kernel/iommu_groups. */
+void fake_pci_tree_add(UMockdevTestbed *testbed);
+
+/* Where a device of the tree lives in the testbed, e.g. "/sys/devices/pci0000:00/0000:00:01.0". */
+char *fake_pci_device_syspath(const char *address);
