@@ -197,15 +197,22 @@ static void remove_tree(const char *path) {
         g_rmdir(path);
 }
 
-void harness_stop(struct harness *h) {
-        if (h->daemon_pid > 0) {
-                int status = stop_child(h->daemon_pid);
-                /* A clean exit on SIGTERM; a sanitizer or valgrind finding shows up as a failure here. */
-                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                        g_autofree char *log = harness_daemon_log(h);
-                        g_error("vfio-passthroughd did not exit cleanly (status 0x%x):\n%s", status, log);
-                }
+void harness_stop_daemon(struct harness *h) {
+        int status;
+
+        if (h->daemon_pid <= 0)
+                return;
+        status = stop_child(h->daemon_pid);
+        h->daemon_pid = 0;
+        /* A clean exit on SIGTERM; a sanitizer or valgrind finding shows up as a failure here. */
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                g_autofree char *log = harness_daemon_log(h);
+                g_error("vfio-passthroughd did not exit cleanly (status 0x%x):\n%s", status, log);
         }
+}
+
+void harness_stop(struct harness *h) {
+        harness_stop_daemon(h);
         g_clear_object(&h->connection);
         if (h->bus_pid > 0)
                 stop_child(h->bus_pid);

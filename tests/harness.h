@@ -20,6 +20,9 @@ struct harness {
 void harness_start(struct harness *h);
 void harness_stop(struct harness *h);
 
+/* Stops the daemon with SIGTERM and asserts that it exits cleanly; the bus stays up. */
+void harness_stop_daemon(struct harness *h);
+
 /* Runs vfio-passthroughctl against the harness' bus. Returns the exit status. */
 int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...)
         G_GNUC_NULL_TERMINATED;
