@@ -1,26 +1,37 @@
 #!/usr/bin/python3
-"""Counts the TAP results meson recorded and prints the one summary line CI reads.
+"""Counts the TAP results of a test run and prints the one summary line CI reads.
 
 meson's own summary counts test programs; this counts the test cases inside them, so a program
 with forty cases and one failure reads as 39 passed, 1 failed rather than 0 passed, 1 failed.
-A program that crashed before printing a plan, or exited non-zero, counts as one failure more.
+A program that crashed, timed out or bailed out without a 'not ok' line of its own counts as
+one failure more. Arguments are meson JSON logs or plain .tap files.
 """
 import json
 import re
 import sys
 
-passed = failed = skipped = 0
-for path in sys.argv[1:]:
+TAP_RESULT = re.compile(r"^(not ok|ok)\b.*?(#\s*(SKIP|TODO)\b)?", re.IGNORECASE)
+
+
+def test_programs(path):
+    """Yields (name, result, TAP text) for each test program a log records."""
     with open(path, encoding="utf-8") as log:
+        if path.endswith(".tap"):
+            text = log.read()
+            yield path, ("FAIL" if re.search(r"^not ok", text, re.M) else "OK"), text
+            return
         for line in log:
             test = json.loads(line)
-            results = test.get("stdout", "") or ""
-            case_failed = 0
-            planned = False
-            for row in results.splitlines():
-                if re.match(r"^1\.\.\d+", row):
-                    planned = True
-                m = re.match(r"^(not ok|ok)\b.*?(#\s*(SKIP|TODO)\b)?", row, re.IGNORECASE)
+            yield test.get("name"), test.get("result"), test.get("stdout") or ""
+
+
+def main():
+    passed = failed = skipped = 0
+    for path in sys.argv[1:]:
+        for name, result, tap in test_programs(path):
+            program_failures = 0
+            for row in tap.splitlines():
+                m = TAP_RESULT.match(row)
                 if not m:
                     continue
                 if m.group(3):
@@ -29,12 +40,13 @@ for path in sys.argv[1:]:
                     passed += 1
                 else:
                     failed += 1
-                    case_failed += 1
-            ok_result = test.get("result") in ("OK", "EXPECTEDFAIL", "SKIP")
-            if not ok_result and case_failed == 0:
-                # Crashed, timed out or bailed out without a 'not ok' line of its own.
+                    program_failures += 1
+            if result not in ("OK", "EXPECTEDFAIL", "SKIP") and program_failures == 0:
                 failed += 1
-                print(f"{test.get('name')}: {test.get('result')} (planned={planned})", file=sys.stderr)
+                print(f"{name}: {result}", file=sys.stderr)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
 
-print(f"{passed} passed, {failed} failed, {skipped} skipped")
-sys.exit(1 if failed else 0)
+
+if __name__ == "__main__":
+    sys.exit(main())
