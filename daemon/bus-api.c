@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 
+#include "bus-operations.h"
 #include "bus-util.h"
 #include "iommu-group.h"
 #include "log.h"
@@ -219,17 +220,39 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
 static const sd_bus_vtable vfio_pt_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        /* Everyone may call: reading needs no authorization, and the privileged methods decide for
+         * themselves (authorize.h), so sd-bus' own CAP_SYS_ADMIN check must stay out of the way. */
         SD_BUS_METHOD_WITH_ARGS("ListDevices",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("aa{sv}", devices),
                                 method_list_devices,
-                                0),
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DescribeDevice",
                                 SD_BUS_ARGS("s", address),
                                 SD_BUS_RESULT("a{sv}", device, "i", iommu_group, "b", group_viable,
                                               "aa{sv}", group_members),
                                 method_describe_device,
-                                0),
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Detach",
+                                SD_BUS_ARGS("s", address, "t", flags),
+                                SD_BUS_RESULT("s", previous_driver),
+                                method_detach,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Attach",
+                                SD_BUS_ARGS("s", address, "t", flags),
+                                SD_BUS_RESULT("s", group_node, "b", group_viable, "as", moved),
+                                method_attach,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Restore",
+                                SD_BUS_ARGS("s", address, "t", flags),
+                                SD_BUS_RESULT("s", driver, "as", restored),
+                                method_restore,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Grant",
+                                SD_BUS_ARGS("s", address, "s", user, "t", flags),
+                                SD_BUS_RESULT("s", group_node, "u", uid, "as", nodes, "s", warning),
+                                method_grant,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceChanged",
                                 SD_BUS_ARGS("s", address, "s", action, "s", driver),
                                 0),

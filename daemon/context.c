@@ -3,7 +3,11 @@
 
 #include <libudev.h>
 
+#include "worker.h"
+
 void context_done(struct context *c) {
+        /* First: operations hold bus messages. */
+        worker_shutdown(c);
         c->monitor_source = sd_event_source_disable_unref(c->monitor_source);
         if (c->monitor)
                 c->monitor = udev_monitor_unref(c->monitor);

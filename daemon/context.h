@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdint.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 struct udev;
 struct udev_hwdb;
 struct udev_monitor;
+struct operation;
 
 /* Everything the daemon holds while it runs; the only mutable state there is. */
 struct context {
@@ -17,6 +19,18 @@ struct context {
         struct udev_hwdb *hwdb; /* NULL when the hardware database is missing: names stay empty */
         struct udev_monitor *monitor;
         sd_event_source *monitor_source;
+
+        /* From the command line. */
+        const char *state_dir;
+        const char *kmod_dir; /* NULL: the running kernel's module directory */
+        uint64_t operation_timeout_usec;
+
+        /* Privileged operations, queued and running, in arrival order (see worker.h). */
+        struct operation *operations;
+        int completion_fd[2];
+        sd_event_source *completion_source;
 };
+
+#define CONTEXT_INIT { .completion_fd = { -1, -1 } }
 
 void context_done(struct context *c);

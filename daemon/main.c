@@ -12,8 +12,16 @@
 #include "context.h"
 #include "log.h"
 #include "macro.h"
+#include "reconcile.h"
 #include "udev-watch.h"
 #include "vfio-passthrough-bus.h"
+#include "wait.h"
+#include "worker.h"
+
+#define DEFAULT_STATE_DIR RUNSTATEDIR "/vfio-passthroughd"
+#define DEFAULT_OPERATION_TIMEOUT_SEC 10U
+/* A day: long enough for anything the kernel does, short enough not to overflow. */
+#define MAX_OPERATION_TIMEOUT_SEC 86400UL
 
 static void help(void) {
         printf("Usage: vfio-passthroughd [OPTIONS]\n"
@@ -23,26 +31,50 @@ static void help(void) {
                "It is normally started by D-Bus activation, not by hand.\n"
                "\n"
                "Options:\n"
-               "  -h --help       Show this help and exit\n"
-               "     --version    Show the version and exit\n"
+               "  -h --help                  Show this help and exit\n"
+               "     --version               Show the version and exit\n"
+               "     --state-dir=DIR         Keep the record of moved devices in DIR\n"
+               "                             (default: %s)\n"
+               "     --operation-timeout=SEC Answer Error.Timeout when a privileged operation\n"
+               "                             takes longer (default: %u)\n"
+               "     --kmod-dir=DIR          Load vfio-pci from this module directory\n"
+               "                             (default: the running kernel's)\n"
                "\n"
                "Environment:\n"
                "  DBUS_SYSTEM_BUS_ADDRESS   Connect to this bus instead of the system bus\n"
                "  VFIO_PASSTHROUGHD_DEBUG   Log debug messages too\n"
                "\n"
                "See vfio-passthroughd(8).\n",
-               VFIO_PT_BUS_NAME);
+               VFIO_PT_BUS_NAME, DEFAULT_STATE_DIR, DEFAULT_OPERATION_TIMEOUT_SEC);
+}
+
+static int parse_timeout(const char *text, uint64_t *ret) {
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(text, &end, 10);
+        if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v == 0 || v > MAX_OPERATION_TIMEOUT_SEC)
+                return -EINVAL;
+        *ret = (uint64_t) v * USEC_PER_SEC;
+        return 0;
 }
 
 /* Returns 1 to run, 0 to exit successfully, negative errno on bad usage. */
-static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100 };
+static int parse_argv(int argc, char *argv[], struct context *c) {
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_OPERATION_TIMEOUT, ARG_KMOD_DIR };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "operation-timeout", required_argument, NULL, ARG_OPERATION_TIMEOUT },
+                { "kmod-dir", required_argument, NULL, ARG_KMOD_DIR },
                 {},
         };
         int opt;
+
+        c->state_dir = DEFAULT_STATE_DIR;
+        c->operation_timeout_usec = DEFAULT_OPERATION_TIMEOUT_SEC * USEC_PER_SEC;
 
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (opt) {
@@ -52,6 +84,27 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_VERSION:
                         printf("vfio-passthroughd %s\n", PACKAGE_VERSION);
                         return 0;
+                case ARG_STATE_DIR:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "--state-dir needs an absolute path.\n");
+                                return -EINVAL;
+                        }
+                        c->state_dir = optarg;
+                        break;
+                case ARG_OPERATION_TIMEOUT:
+                        if (parse_timeout(optarg, &c->operation_timeout_usec) < 0) {
+                                fprintf(stderr, "--operation-timeout needs whole seconds between 1 and %lu.\n",
+                                        MAX_OPERATION_TIMEOUT_SEC);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_KMOD_DIR:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "--kmod-dir needs an absolute path.\n");
+                                return -EINVAL;
+                        }
+                        c->kmod_dir = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -107,9 +160,14 @@ static int context_setup(struct context *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to arrange exit on bus disconnect");
 
+        r = worker_setup(c);
+        if (r < 0)
+                return r;
         r = udev_watch_start(c);
         if (r < 0)
                 return r;
+        /* What a previous run moved: log it and make its grants true again. */
+        reconcile_state(c);
 
         /* Last: once the name is ours, callers may arrive, so everything must be ready. */
         r = sd_bus_request_name(c->bus, VFIO_PT_BUS_NAME, 0);
@@ -119,10 +177,10 @@ static int context_setup(struct context *c) {
 }
 
 int main(int argc, char *argv[]) {
-        _cleanup_(context_done) struct context c = {};
+        _cleanup_(context_done) struct context c = CONTEXT_INIT;
         int r;
 
-        r = parse_argv(argc, argv);
+        r = parse_argv(argc, argv, &c);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 

@@ -4,16 +4,62 @@
 #include <errno.h>
 #include <libudev.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 
 #include "bus-api.h"
+#include "grant.h"
 #include "log.h"
 #include "macro.h"
 #include "pci-address.h"
+#include "worker.h"
 
 static void udev_device_unrefp(struct udev_device **d) {
         if (*d)
                 udev_device_unref(*d);
+}
+
+/* The IOMMU group a vfio node event is about: /dev/vfio/N is the group N itself; a device cdev
+ * (/dev/vfio/devices/vfioN, subsystem "vfio-dev") hangs below its PCI device. */
+static int vfio_event_group(struct udev_device *d) {
+        const char *subsystem = udev_device_get_subsystem(d), *sysname = udev_device_get_sysname(d);
+        struct udev_device *parent;
+        const char *group;
+        char *end;
+        long v;
+
+        if (strcmp(subsystem, "vfio") == 0)
+                group = sysname;
+        else {
+                parent = udev_device_get_parent_with_subsystem_devtype(d, "pci", NULL);
+                if (!parent)
+                        return -1;
+                group = udev_device_get_sysattr_value(parent, "iommu_group");
+                group = group ? strrchr(group, '/') : NULL;
+                if (!group)
+                        return -1;
+                group++;
+        }
+        errno = 0;
+        v = strtol(group, &end, 10);
+        if (errno != 0 || end == group || *end != '\0' || v < 0 || v > INT32_MAX)
+                return -1;
+        return (int) v;
+}
+
+/* udev (re)created or re-chmodded a VFIO node: a grant must stay true. An operation on the group
+ * in flight decides the node's owner itself, so it is left alone then. */
+static void on_vfio_event(struct context *c, struct udev_device *d) {
+        const char *action = udev_device_get_action(d);
+        int group;
+
+        if (!action || (strcmp(action, "add") != 0 && strcmp(action, "change") != 0))
+                return;
+        group = vfio_event_group(d);
+        if (group < 0 || worker_group_busy(c, group))
+                return;
+        log_debug("uevent %s for VFIO node %s (group %d)", action, udev_device_get_sysname(d), group);
+        grant_reapply_group(c->state_dir, group);
 }
 
 static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -23,13 +69,19 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
         for (;;) {
                 _cleanup_(udev_device_unrefp) struct udev_device *d = udev_monitor_receive_device(c->monitor);
                 char name[PCI_ADDRESS_STRING_MAX];
-                const char *action, *sysname;
+                const char *action, *sysname, *subsystem;
                 int r;
 
                 if (!d)
                         break;
                 action = udev_device_get_action(d);
                 sysname = udev_device_get_sysname(d);
+                subsystem = udev_device_get_subsystem(d);
+                if (subsystem && (strcmp(subsystem, "vfio") == 0 || strcmp(subsystem, "vfio-dev") == 0)) {
+                        if (sysname)
+                                on_vfio_event(c, d);
+                        continue;
+                }
                 if (!action || !sysname || pci_address_canonicalize(sysname, name) < 0)
                         continue;
 
@@ -49,6 +101,11 @@ int udev_watch_start(struct context *c) {
                 return log_error_errno(negative_errno(), "Failed to create a udev monitor");
 
         r = udev_monitor_filter_add_match_subsystem_devtype(c->monitor, "pci", NULL);
+        /* The group nodes and device cdevs, to keep grants true when udev rewrites them. */
+        if (r >= 0)
+                r = udev_monitor_filter_add_match_subsystem_devtype(c->monitor, "vfio", NULL);
+        if (r >= 0)
+                r = udev_monitor_filter_add_match_subsystem_devtype(c->monitor, "vfio-dev", NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to filter the udev monitor");
         r = udev_monitor_enable_receiving(c->monitor);

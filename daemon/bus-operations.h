@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "operation.h"
+
+/* The privileged methods: Detach, Attach, Restore, Grant. Each handler checks its arguments,
+ * asks authorize() and hands the operation to a worker; the reply is sent on completion. */
+int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_attach(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_restore(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_grant(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+/* Sends the reply for a finished operation: its results or its named error. */
+void bus_operation_reply(struct operation *op);
+
+/* Answers the caller with an error before the operation ended: Error.Timeout for -ETIMEDOUT,
+ * Error.OperationFailed otherwise. */
+void bus_operation_reply_error(struct operation *op, int error, const char *format, ...) _printf_(3, 4);

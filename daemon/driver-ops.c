@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "driver-ops.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "grant.h"
+#include "in-use.h"
+#include "iommu-group.h"
+#include "log.h"
+#include "module-loader.h"
+#include "pci-device.h"
+#include "state.h"
+#include "strv.h"
+#include "sysfs-write.h"
+#include "sysfs.h"
+#include "vfio-passthrough-bus.h"
+#include "vfio-viability.h"
+#include "wait.h"
+
+#define VFIO_PCI "vfio-pci"
+
+/* The devices one call acts on: the named one first, then (with the group flag) other members. */
+struct targets {
+        struct pci_device **devices;
+        size_t n;
+};
+
+static void targets_done(struct targets *t) {
+        for (size_t i = 0; i < t->n; i++)
+                pci_device_free(t->devices[i]);
+        free(t->devices);
+}
+
+static int targets_add(struct targets *t, struct pci_device *d) {
+        struct pci_device **p = reallocarray(t->devices, t->n + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        t->devices = p;
+        t->devices[t->n++] = d;
+        return 0;
+}
+
+static double seconds(uint64_t usec) {
+        return (double) usec / USEC_PER_SEC;
+}
+
+static int read_driver(const struct pci_address *a, char **ret) {
+        char path[PATH_MAX];
+        int r;
+
+        r = pci_device_path(a, "driver", path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = sysfs_read_link_name(path, ret);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        return r;
+}
+
+struct driver_condition {
+        const struct pci_address *address;
+        const char *expected; /* NULL: no driver */
+};
+
+static bool driver_is(void *userdata) {
+        struct driver_condition *c = userdata;
+        _cleanup_(freep) char *driver = NULL;
+
+        if (read_driver(c->address, &driver) < 0)
+                return false;
+        return streq_ptr(driver, c->expected);
+}
+
+/* The kernel binds and unbinds synchronously inside the write; udev and simulated kernels may
+ * not, so every step is confirmed by reading the driver link back. */
+static bool wait_for_driver(struct operation *op, const struct pci_address *a, const char *expected) {
+        struct driver_condition c = { .address = a, .expected = expected };
+        return wait_until(driver_is, &c, op->settle_usec);
+}
+
+static bool device_exists(void *userdata) {
+        char path[PATH_MAX];
+        struct stat st;
+
+        return pci_device_path(userdata, NULL, path, sizeof(path)) >= 0 && stat(path, &st) >= 0;
+}
+
+static bool device_gone(void *userdata) {
+        return !device_exists(userdata);
+}
+
+static int load_device(struct operation *op, const struct pci_address *a, struct pci_device **ret) {
+        char name[PCI_ADDRESS_STRING_MAX];
+        int r;
+
+        r = pci_device_load(NULL, a, ret);
+        if (r == -ENODEV)
+                return operation_fail(op, VFIO_PT_ERROR_NO_SUCH_DEVICE, r,
+                                      "No PCI device at %s (any more). 'vfio-passthroughctl list' shows the devices "
+                                      "present.",
+                                      pci_address_format(a, name));
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read PCI device %s: %s",
+                                      pci_address_format(a, name), strerror(-r));
+        return 0;
+}
+
+/* The named device, and with the group flag every other member for which keep(member) holds. */
+static int load_targets(struct operation *op, bool (*keep)(const struct pci_device *d), struct targets *ret,
+                        struct iommu_group **ret_group) {
+        _cleanup_(iommu_group_freep) struct iommu_group *group = NULL;
+        struct pci_device *named = NULL;
+        int r;
+
+        r = load_device(op, &op->address, &named);
+        if (r < 0)
+                return r;
+        r = targets_add(ret, named);
+        if (r < 0) {
+                pci_device_free(named);
+                return r;
+        }
+        if (!(op->flags & VFIO_PT_FLAG_GROUP) || named->iommu_group < 0)
+                return 0;
+
+        r = iommu_group_load(NULL, named->iommu_group, &group);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read IOMMU group %d: %s",
+                                      named->iommu_group, strerror(-r));
+        for (size_t i = 0; i < group->n_members; i++) {
+                struct pci_device *m = group->members[i];
+
+                if (pci_address_equal(&m->address, &op->address) || !keep(m))
+                        continue;
+                r = targets_add(ret, m);
+                if (r < 0)
+                        return r;
+                group->members[i] = NULL; /* now owned by the target list */
+        }
+        /* The group still owns the NULLed slots' neighbours; compact it before it is freed. */
+        {
+                size_t k = 0;
+                for (size_t i = 0; i < group->n_members; i++)
+                        if (group->members[i])
+                                group->members[k++] = group->members[i];
+                group->n_members = k;
+        }
+        if (ret_group)
+                *ret_group = TAKE_PTR(group);
+        return 0;
+}
+
+static int refuse_if_host_uses(struct operation *op, const struct pci_device *d, const char *verb) {
+        _cleanup_(freep) char *holder = NULL;
+        int r;
+
+        if (op->flags & VFIO_PT_FLAG_FORCE)
+                return 0;
+        r = pci_device_find_host_user(&d->address, &holder);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                      "Could not check whether the host uses %s: %s", d->name, strerror(-r));
+        if (r == 0)
+                return 0;
+        log_notice("Refusing to %s %s for uid %u: %s.", verb, d->name, (unsigned) op->caller_uid, holder);
+        return operation_fail(op, VFIO_PT_ERROR_DEVICE_BUSY, -EBUSY,
+                              "Refusing to %s %s (driver %s): %s. Stop using it on the host first, or force "
+                              "it (vfio-passthroughctl --force) if you know the host can do without it.",
+                              verb, d->name, driver_or_none(d->driver), holder);
+}
+
+/* Records what the device is on now, the first time the daemon touches it. */
+static int ensure_record(struct operation *op, const struct pci_device *d) {
+        _cleanup_(device_record_freep) struct device_record *record = NULL;
+        int r;
+
+        r = state_load(op->state_dir, &d->address, &record);
+        if (r >= 0)
+                return 0;
+        if (r != -ENOENT)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                      "Could not read the state of %s in %s: %s. Nothing was changed.", d->name,
+                                      op->state_dir, strerror(-r));
+
+        record = calloc(1, sizeof(*record));
+        if (!record)
+                return -ENOMEM;
+        memcpy(record->address, d->name, sizeof(record->address));
+        if (d->driver && !(record->original_driver = strdup(d->driver)))
+                return -ENOMEM;
+        if (d->driver_override && !(record->original_override = strdup(d->driver_override)))
+                return -ENOMEM;
+        r = state_save(op->state_dir, record);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                      "Could not write the state of %s to %s: %s. Nothing was changed.", d->name,
+                                      op->state_dir, strerror(-r));
+        log_info("Managing %s: original driver %s, driver_override %s.", d->name, driver_or_none(d->driver),
+                 d->driver_override ?: "(unset)");
+        return 0;
+}
+
+static int write_failed(struct operation *op, const struct pci_device *d, const char *what, int r) {
+        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not %s of %s: %s.", what, d->name,
+                              strerror(-r));
+}
+
+static int unbind(struct operation *op, const struct pci_device *d) {
+        int r;
+
+        r = pci_device_write(&d->address, "driver/unbind", d->name);
+        if (r < 0 && r != -ENOENT) /* ENOENT: it lost its driver meanwhile, which is what we want */
+                return write_failed(op, d, "write driver/unbind", r);
+        if (!wait_for_driver(op, &d->address, NULL))
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ETIMEDOUT,
+                                      "%s did not leave %s within %.1f s. A program may still hold the device "
+                                      "(a running VM?); stop it and try again.",
+                                      d->name, d->driver, seconds(op->settle_usec));
+        log_info("uid %u: %s: %s → (none)", (unsigned) op->caller_uid, d->name, d->driver);
+        return 0;
+}
+
+/* Record, pin to vfio-pci with driver_override so nothing rebinds the host driver, unbind. */
+static int take_from_driver(struct operation *op, const struct pci_device *d) {
+        int r;
+
+        r = ensure_record(op, d);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(d->driver_override, VFIO_PCI)) {
+                r = pci_device_write(&d->address, "driver_override", VFIO_PCI);
+                if (r < 0)
+                        return write_failed(op, d, "set driver_override", r);
+        }
+        if (d->driver)
+                return unbind(op, d);
+        return 0;
+}
+
+/* Parent bridge of a device, when it sits behind one (not on a root bus). */
+static int parent_bridge(const struct pci_address *a, struct pci_address *ret) {
+        _cleanup_(freep) char *syspath = NULL;
+        char path[PATH_MAX], *slash;
+        int r;
+
+        r = pci_device_path(a, NULL, path, sizeof(path));
+        if (r < 0)
+                return r;
+        syspath = realpath(path, NULL);
+        if (!syspath)
+                return negative_errno();
+        slash = strrchr(syspath, '/');
+        if (!slash)
+                return -ENOENT;
+        *slash = '\0';
+        slash = strrchr(syspath, '/');
+        if (!slash || pci_address_parse(slash + 1, ret) < 0)
+                return -ENOENT;
+        return 0;
+}
+
+/* remove + rescan, scoped to the parent bridge: only when a probe bound nothing at all, since a
+ * rescan re-enumerates everything below the bridge. A device on a root bus is left alone: that
+ * would mean rescanning the whole bus. */
+static void remove_and_rescan(struct operation *op, const struct pci_address *a, const char *name) {
+        struct pci_address bridge;
+        char bridge_name[PCI_ADDRESS_STRING_MAX];
+        int r;
+
+        if (parent_bridge(a, &bridge) < 0) {
+                log_warning("%s bound no driver and has no parent bridge to rescan; leaving it unbound.", name);
+                return;
+        }
+        log_warning("Last resort for %s: removing it and rescanning its parent bridge %s.", name,
+                    pci_address_format(&bridge, bridge_name));
+        r = pci_device_write(a, "remove", "1");
+        if (r < 0) {
+                log_warning_errno(r, "Could not remove %s", name);
+                return;
+        }
+        if (!wait_until(device_gone, (void *) a, op->settle_usec))
+                log_warning("%s did not go away after remove.", name);
+        r = pci_device_write(&bridge, "rescan", "1");
+        if (r < 0) {
+                log_warning_errno(r, "Could not rescan %s; %s may be missing until the next rescan", bridge_name, name);
+                return;
+        }
+        if (!wait_until(device_exists, (void *) a, op->settle_usec))
+                log_warning("%s did not come back after rescanning %s.", name, bridge_name);
+}
+
+/* Puts driver_override back as it was, unbinds and reprobes so the recorded driver gets the device
+ * back. *ret_driver is where it ended. Shared by Restore and by Attach's rollback. */
+static int give_back(struct operation *op, const struct device_record *record, char **ret_driver) {
+        _cleanup_(pci_device_freep) struct pci_device *d = NULL;
+        struct pci_address a;
+        int r;
+
+        if (pci_address_parse(record->address, &a) < 0)
+                return -EINVAL;
+        r = load_device(op, &a, &d);
+        if (r < 0)
+                return r;
+
+        if (!streq_ptr(d->driver, record->original_driver) ||
+            !streq_ptr(d->driver_override, record->original_override)) {
+                r = pci_device_write(&a, "driver_override", record->original_override ?: "\n");
+                if (r < 0)
+                        return write_failed(op, d, "reset driver_override", r);
+                if (d->driver && !streq_ptr(d->driver, record->original_driver)) {
+                        r = unbind(op, d);
+                        if (r < 0)
+                                return r;
+                        free(d->driver);
+                        d->driver = NULL;
+                }
+                if (record->original_driver && !d->driver) {
+                        r = pci_bus_write("drivers_probe", d->name);
+                        if (r < 0)
+                                return write_failed(op, d, "write drivers_probe", r);
+                        if (!wait_for_driver(op, &a, record->original_driver)) {
+                                _cleanup_(freep) char *now = NULL;
+                                if (read_driver(&a, &now) >= 0 && !now)
+                                        remove_and_rescan(op, &a, d->name);
+                                (void) wait_for_driver(op, &a, record->original_driver);
+                        }
+                }
+        }
+
+        r = read_driver(&a, ret_driver);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read the driver of %s: %s",
+                                      d->name, strerror(-r));
+        if (streq_ptr(*ret_driver, record->original_driver))
+                log_info("uid %u: %s: %s → %s", (unsigned) op->caller_uid, d->name, driver_or_none(d->driver),
+                         driver_or_none(*ret_driver));
+        return 0;
+}
+
+/* Undoes this call's moves after a failure: each device goes back to its recorded driver. */
+static void roll_back(struct operation *op, char **moved) {
+        STRV_FOREACH(name, moved) {
+                _cleanup_(device_record_freep) struct device_record *record = NULL;
+                _cleanup_(freep) char *now = NULL;
+                struct pci_address a;
+
+                if (pci_address_parse(*name, &a) < 0 || state_load(op->state_dir, &a, &record) < 0)
+                        continue;
+                log_warning("Rolling %s back to %s.", *name, driver_or_none(record->original_driver));
+                if (give_back(op, record, &now) < 0)
+                        continue;
+                if (streq_ptr(now, record->original_driver))
+                        (void) state_remove(op->state_dir, &a);
+                else
+                        log_error("Rollback left %s on %s instead of %s.", *name, driver_or_none(now),
+                                  driver_or_none(record->original_driver));
+        }
+}
+
+static bool is_endpoint(const struct pci_device *d) {
+        return !pci_device_is_bridge(d);
+}
+
+int driver_ops_detach(struct operation *op) {
+        _cleanup_(targets_done) struct targets t = {};
+        _cleanup_(strv_freep) char **touched = NULL;
+        int r;
+
+        r = load_targets(op, is_endpoint, &t, NULL);
+        if (r < 0)
+                return r;
+
+        /* Check every device before touching any. */
+        for (size_t i = 0; i < t.n; i++)
+                if (t.devices[i]->driver && !vfio_driver_is_vfio(t.devices[i]->driver)) {
+                        r = refuse_if_host_uses(op, t.devices[i], "detach");
+                        if (r < 0)
+                                return r;
+                }
+
+        for (size_t i = 0; i < t.n; i++) {
+                r = strv_push(&touched, t.devices[i]->name);
+                if (r >= 0)
+                        r = take_from_driver(op, t.devices[i]);
+                if (r < 0) {
+                        roll_back(op, touched);
+                        return r;
+                }
+        }
+
+        op->driver = strdup(t.devices[0]->driver ?: "");
+        return op->driver ? 0 : -ENOMEM;
+}
+
+/* Group members the group flag moves to vfio-pci: endpoints on a host driver. Unbound members,
+ * members on vfio or pci-stub, and bridges on pcieport already let VFIO use the group. */
+static bool blocks_group(const struct pci_device *d) {
+        return is_endpoint(d) && !vfio_driver_allows_group(d->driver, NULL);
+}
+
+static int refuse_unfixable_group(struct operation *op, const struct iommu_group *group) {
+        if (!group)
+                return 0;
+        if (group->n_foreign > 0)
+                return operation_fail(op, VFIO_PT_ERROR_GROUP_NOT_VIABLE, -EXDEV,
+                                      "IOMMU group %d also holds devices that are not PCI functions, so VFIO can "
+                                      "never use it. Nothing was changed. An ACS-capable slot or the kernel's "
+                                      "ACS override may split the group.",
+                                      group->id);
+        for (size_t i = 0; i < group->n_members; i++) {
+                const struct pci_device *m = group->members[i];
+                if (!is_endpoint(m) && !vfio_driver_allows_group(m->driver, NULL))
+                        return operation_fail(op, VFIO_PT_ERROR_GROUP_NOT_VIABLE, -EXDEV,
+                                              "IOMMU group %d cannot be handed to VFIO: its member %s is a bridge "
+                                              "driven by %s, which the daemon does not move. Nothing was changed. "
+                                              "Put the device in another slot, or use a kernel that splits the "
+                                              "group (ACS).",
+                                              group->id, m->name, m->driver);
+        }
+        return 0;
+}
+
+static bool group_node_exists(void *userdata) {
+        struct stat st;
+        return stat(userdata, &st) >= 0;
+}
+
+static int move_to_vfio(struct operation *op, const struct pci_device *d) {
+        int r;
+
+        /* Listed before the first change, so a failure from here on rolls it back. */
+        r = strv_push(&op->moved, d->name);
+        if (r < 0)
+                return r;
+        r = take_from_driver(op, d);
+        if (r < 0)
+                return r;
+        r = pci_bus_write("drivers_probe", d->name);
+        if (r < 0)
+                return write_failed(op, d, "write drivers_probe", r);
+        if (!wait_for_driver(op, &d->address, VFIO_PCI)) {
+                _cleanup_(freep) char *now = NULL;
+                (void) read_driver(&d->address, &now);
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -EIO,
+                                      "vfio-pci did not bind %s within %.1f s (its driver is %s now). 'dmesg' may "
+                                      "say why (an IOMMU not enabled, a device that fails reset).",
+                                      d->name, seconds(op->settle_usec), driver_or_none(now));
+        }
+        log_info("uid %u: %s: %s → vfio-pci", (unsigned) op->caller_uid, d->name, driver_or_none(d->driver));
+        return 0;
+}
+
+static int attach_targets(struct operation *op, struct targets *t) {
+        int r;
+
+        for (size_t i = 0; i < t->n; i++) {
+                r = move_to_vfio(op, t->devices[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (asprintf(&op->group_node, "/dev/vfio/%d", op->iommu_group) < 0) {
+                op->group_node = NULL;
+                return -ENOMEM;
+        }
+        if (!wait_until(group_node_exists, op->group_node, op->settle_usec))
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
+                                      "%s is on vfio-pci but %s did not appear within %.1f s. Is udev running? "
+                                      "'udevadm settle' and 'dmesg' may tell.",
+                                      op->name, op->group_node, seconds(op->settle_usec));
+        return 0;
+}
+
+int driver_ops_attach(struct operation *op) {
+        _cleanup_(iommu_group_freep) struct iommu_group *group = NULL;
+        _cleanup_(targets_done) struct targets t = {};
+        _cleanup_(targets_done) struct targets to_move = {};
+        _cleanup_(freep) char *message = NULL;
+        int r;
+
+        r = load_targets(op, blocks_group, &t, &group);
+        if (r < 0)
+                return r;
+        if (t.devices[0]->iommu_group < 0)
+                return operation_fail(op, VFIO_PT_ERROR_GROUP_NOT_VIABLE, -EXDEV,
+                                      "%s has no IOMMU group, so VFIO cannot use it. Enable the IOMMU in the "
+                                      "firmware (VT-d / AMD-Vi) and on the kernel command line (intel_iommu=on "
+                                      "or amd_iommu=on), then reboot.",
+                                      op->name);
+        r = refuse_unfixable_group(op, group);
+        if (r < 0)
+                return r;
+
+        /* The named device moves unless it is on vfio already; members only when they block. */
+        for (size_t i = 0; i < t.n; i++) {
+                struct pci_device *d = t.devices[i];
+
+                if (vfio_driver_is_vfio(d->driver))
+                        continue;
+                if (d->driver) {
+                        r = refuse_if_host_uses(op, d, "attach");
+                        if (r < 0)
+                                return r;
+                }
+                r = targets_add(&to_move, d);
+                if (r < 0)
+                        return r;
+                t.devices[i] = NULL;
+        }
+
+        if (to_move.n > 0) {
+                r = vfio_pci_driver_ensure(op->kmod_dir, op->settle_usec, &message);
+                if (r == -ENOPKG)
+                        return operation_fail(op, VFIO_PT_ERROR_MODULE_NOT_AVAILABLE, r, "%s", message);
+                if (r < 0)
+                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                              "Could not make sure vfio-pci is loaded: %s", strerror(-r));
+        }
+
+        r = attach_targets(op, &to_move);
+        if (r < 0) {
+                _cleanup_(strv_freep) char **moved = TAKE_PTR(op->moved);
+                roll_back(op, moved);
+                /* Say where the device is now, so the caller need not guess. */
+                {
+                        _cleanup_(freep) char *now = NULL;
+                        char *longer = NULL;
+                        if (read_driver(&op->address, &now) >= 0 && op->error_message &&
+                            asprintf(&longer, "%s Rolled back: %s is on %s.", op->error_message, op->name,
+                                     driver_or_none(now)) >= 0) {
+                                free(op->error_message);
+                                op->error_message = longer;
+                        }
+                }
+                return r;
+        }
+
+        {
+                _cleanup_(iommu_group_freep) struct iommu_group *now = NULL;
+                op->group_viable = iommu_group_load(NULL, op->iommu_group, &now) >= 0 && iommu_group_viable(now);
+        }
+        return 0;
+}
+
+/* Restore with the group flag takes back every member this daemon moved. */
+static bool is_managed(const struct pci_device *d) {
+        return true; /* filtered by the state records in driver_ops_restore */
+}
+
+static int restore_one(struct operation *op, const struct device_record *record) {
+        _cleanup_(freep) char *now = NULL;
+        struct pci_address a;
+        int r;
+
+        (void) pci_address_parse(record->address, &a);
+        grant_give_back_nodes(op, record);
+
+        r = give_back(op, record, &now);
+        if (r < 0)
+                return r;
+        if (pci_address_equal(&a, &op->address)) {
+                op->driver = strdup(now ?: "");
+                if (!op->driver)
+                        return -ENOMEM;
+        }
+        if (!streq_ptr(now, record->original_driver)) {
+                /* Keep the record, without the nodes already given back, so a later Restore can retry. */
+                struct device_record kept = *record;
+                kept.n_nodes = 0;
+                kept.granted = false;
+                (void) state_save(op->state_dir, &kept);
+                log_error("uid %u: %s: restore ended on %s, not on its original driver %s.",
+                          (unsigned) op->caller_uid, record->address, driver_or_none(now),
+                          driver_or_none(record->original_driver));
+                return operation_fail(op, VFIO_PT_ERROR_RESTORE_MISMATCH, -EREMOTEIO,
+                                      "%s is on %s after the restore, but it came from %s. Load or fix %s (see "
+                                      "'dmesg'), then run restore again.",
+                                      record->address, driver_or_none(now), driver_or_none(record->original_driver),
+                                      driver_or_none(record->original_driver));
+        }
+        r = state_remove(op->state_dir, &a);
+        if (r < 0)
+                log_warning_errno(r, "Could not remove the state record of %s", record->address);
+        return strv_push(&op->moved, record->address);
+}
+
+int driver_ops_restore(struct operation *op) {
+        _cleanup_(targets_done) struct targets t = {};
+        int result = 0, r;
+
+        r = load_targets(op, is_managed, &t, NULL);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < t.n; i++) {
+                _cleanup_(device_record_freep) struct device_record *record = NULL;
+
+                r = state_load(op->state_dir, &t.devices[i]->address, &record);
+                if (r == -ENOENT && i == 0)
+                        return operation_fail(op, VFIO_PT_ERROR_NOT_MANAGED, r,
+                                              "%s was not moved by vfio-passthroughd (or was restored already), so "
+                                              "there is nothing to restore; it is on %s.",
+                                              op->name, driver_or_none(t.devices[0]->driver));
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                              "Could not read the state of %s in %s: %s", t.devices[i]->name,
+                                              op->state_dir, strerror(-r));
+                /* Go on with the other members after a failure: each ends restored or reported. */
+                r = restore_one(op, record);
+                if (r < 0 && result == 0)
+                        result = r;
+        }
+        if (result == 0 && !op->driver)
+                op->driver = strdup("");
+        return result;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "operation.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver-ops.h"
+#include "grant.h"
+#include "strv.h"
+#include "vfio-passthrough-bus.h"
+
+struct operation *operation_free(struct operation *op) {
+        if (!op)
+                return NULL;
+        sd_event_source_disable_unref(op->timeout_source);
+        sd_bus_message_unref(op->message);
+        free(op->error_message);
+        free(op->driver);
+        free(op->group_node);
+        strv_free(op->moved);
+        strv_free(op->nodes);
+        free(op->warning);
+        free(op);
+        return NULL;
+}
+
+void operation_freep(struct operation **op) {
+        operation_free(*op);
+}
+
+const char *operation_kind_to_string(enum operation_kind kind) {
+        switch (kind) {
+        case OPERATION_DETACH:
+                return "Detach";
+        case OPERATION_ATTACH:
+                return "Attach";
+        case OPERATION_RESTORE:
+                return "Restore";
+        case OPERATION_GRANT:
+                return "Grant";
+        }
+        return "?";
+}
+
+int operation_fail(struct operation *op, const char *error_name, int error, const char *format, ...) {
+        va_list ap;
+
+        if (!op->error_name) {
+                op->error_name = error_name;
+                va_start(ap, format);
+                if (vasprintf(&op->error_message, format, ap) < 0)
+                        op->error_message = NULL;
+                va_end(ap);
+        }
+        return error < 0 ? error : -error;
+}
+
+void operation_run(struct operation *op) {
+        int r = -EINVAL;
+
+        switch (op->kind) {
+        case OPERATION_DETACH:
+                r = driver_ops_detach(op);
+                break;
+        case OPERATION_ATTACH:
+                r = driver_ops_attach(op);
+                break;
+        case OPERATION_RESTORE:
+                r = driver_ops_restore(op);
+                break;
+        case OPERATION_GRANT:
+                r = grant_run(op);
+                break;
+        }
+        /* Failures without a named error of their own (out of memory, mostly). */
+        if (r < 0 && !op->error_name)
+                (void) operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "%s of %s failed: %s",
+                                      operation_kind_to_string(op->kind), op->name, strerror(-r));
+        op->result = r < 0 ? r : 0;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "pci-address.h"
+
+struct context;
+
+enum operation_kind {
+        OPERATION_DETACH,
+        OPERATION_ATTACH,
+        OPERATION_RESTORE,
+        OPERATION_GRANT,
+};
+
+/* One privileged call, from the method handler through the worker thread to the reply.
+ * The fields are split by who may touch them, which is what keeps the threads apart: the worker
+ * reads only the inputs and writes only the outputs; the main thread touches the outputs only
+ * after the worker has signalled completion. */
+struct operation {
+        /* Main thread only. */
+        struct context *context;
+        sd_bus_message *message;
+        sd_event_source *timeout_source;
+        struct operation *next; /* in context->operations */
+        pthread_t thread;
+        bool running;
+        bool replied; /* the caller has had its answer (a timeout) before the worker returned */
+
+        /* Inputs: set before the worker starts, never changed afterwards. */
+        enum operation_kind kind;
+        struct pci_address address;
+        char name[PCI_ADDRESS_STRING_MAX];
+        int iommu_group; /* -1: none; operations are then serialized per device */
+        uint64_t flags;
+        uid_t caller_uid;
+        pid_t caller_pid; /* 0 when the bus did not say */
+        uid_t target_uid; /* Grant */
+        const char *state_dir;
+        const char *kmod_dir;
+        uint64_t settle_usec; /* how long to wait for the kernel or udev to finish one step */
+        int completion_fd;    /* where the worker posts the finished operation */
+
+        /* Outputs: written by the worker. */
+        int result;
+        const char *error_name; /* NULL on success */
+        char *error_message;
+        char *driver;      /* Detach: previous driver; Restore: driver now */
+        char *group_node;  /* Attach, Grant */
+        bool group_viable; /* Attach */
+        char **moved;      /* Attach: moved to vfio-pci; Restore: restored */
+        char **nodes;      /* Grant */
+        char *warning;     /* Grant */
+};
+
+struct operation *operation_free(struct operation *op);
+void operation_freep(struct operation **op);
+
+const char *operation_kind_to_string(enum operation_kind kind);
+
+/* Sets the named error for the caller (first error wins) and returns -errno for it. */
+int operation_fail(struct operation *op, const char *error_name, int error, const char *format, ...) _printf_(4, 5);
+
+/* "(none)" for logs. */
+static inline const char *driver_or_none(const char *driver) {
+        return driver ?: "(none)";
+}
+
+/* Runs the operation's kernel work. Called on the worker thread. */
+void operation_run(struct operation *op);

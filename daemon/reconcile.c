@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "reconcile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "grant.h"
+#include "log.h"
+#include "macro.h"
+#include "pci-device.h"
+#include "state.h"
+
+void reconcile_state(struct context *c) {
+        _cleanup_(freep) struct pci_address *addresses = NULL;
+        size_t n;
+        int r;
+
+        r = state_list(c->state_dir, &addresses, &n);
+        if (r < 0) {
+                log_warning_errno(r, "Could not read the state directory %s; restoring devices moved before "
+                                     "this start will fail", c->state_dir);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(device_record_freep) struct device_record *record = NULL;
+                _cleanup_(pci_device_freep) struct pci_device *d = NULL;
+                char name[PCI_ADDRESS_STRING_MAX];
+
+                pci_address_format(&addresses[i], name);
+                r = state_load(c->state_dir, &addresses[i], &record);
+                if (r < 0) {
+                        log_warning_errno(r, "Ignoring the unreadable state record of %s", name);
+                        continue;
+                }
+                r = pci_device_load(NULL, &addresses[i], &d);
+                if (r == -ENODEV) {
+                        log_warning("Managed device %s (original driver %s) is not present; keeping its record.",
+                                    name, driver_or_none(record->original_driver));
+                        continue;
+                }
+                if (r < 0) {
+                        log_warning_errno(r, "Could not read managed device %s", name);
+                        continue;
+                }
+                log_info("Managed device %s: on %s now, original driver %s%s.", name, driver_or_none(d->driver),
+                         driver_or_none(record->original_driver), record->granted ? ", granted" : "");
+                if (record->granted)
+                        grant_reapply_group(c->state_dir, d->iommu_group);
+        }
+}

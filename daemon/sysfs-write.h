@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "pci-address.h"
+
+/* Every write the daemon makes to sysfs goes through here, and every path is built from a parsed,
+ * canonical address and an attribute name chosen by the daemon — never from caller text. */
+
+/* Writes value to devices/ADDR/attribute ("driver_override", "driver/unbind", "remove", ...). */
+int pci_device_write(const struct pci_address *address, const char *attribute, const char *value);
+
+/* Writes value to a bus-wide control file: "drivers_probe". */
+int pci_bus_write(const char *attribute, const char *value);

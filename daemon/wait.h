@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
+
+uint64_t now_usec(void);
+
+/* Polls condition every few milliseconds until it holds or timeout_usec passed; returns whether it
+ * held. For the worker threads only: the kernel (or udev) finishes some steps asynchronously —
+ * a /dev node appears when udev is done, a driver registers after module init — and sysfs offers
+ * no notification for them. */
+bool wait_until(bool (*condition)(void *userdata), void *userdata, uint64_t timeout_usec);

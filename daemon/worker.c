@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus-operations.h"
+#include "log.h"
+#include "wait.h"
+
+/* How long exit waits for a running operation before leaving it behind. */
+#define SHUTDOWN_JOIN_SEC 5
+
+static bool operations_conflict(const struct operation *a, const struct operation *b) {
+        if (a->iommu_group >= 0 && a->iommu_group == b->iommu_group)
+                return true;
+        return pci_address_equal(&a->address, &b->address);
+}
+
+static void *worker_thread(void *userdata) {
+        struct operation *op = userdata;
+        ssize_t n;
+
+        operation_run(op);
+        /* A pointer is far below PIPE_BUF, so the write is atomic. */
+        do
+                n = write(op->completion_fd, &op, sizeof(op));
+        while (n < 0 && errno == EINTR);
+        if (n != sizeof(op))
+                log_error("Worker could not report the end of %s on %s.", operation_kind_to_string(op->kind),
+                          op->name);
+        return NULL;
+}
+
+static void unlink_operation(struct context *c, struct operation *op) {
+        for (struct operation **p = &c->operations; *p; p = &(*p)->next)
+                if (*p == op) {
+                        *p = op->next;
+                        op->next = NULL;
+                        return;
+                }
+}
+
+static int start(struct context *c, struct operation *op) {
+        int r;
+
+        r = pthread_create(&op->thread, NULL, worker_thread, op);
+        if (r != 0)
+                return -r;
+        op->running = true;
+        log_debug("%s of %s started.", operation_kind_to_string(op->kind), op->name);
+        return 0;
+}
+
+/* Starts every queued operation that no earlier one (running or queued) blocks: FIFO per group. */
+static void start_ready(struct context *c) {
+        struct operation *next;
+
+        for (struct operation *op = c->operations; op; op = next) {
+                bool blocked = false;
+                int r;
+
+                next = op->next;
+                if (op->running)
+                        continue;
+                for (struct operation *earlier = c->operations; earlier != op; earlier = earlier->next)
+                        if (operations_conflict(earlier, op)) {
+                                blocked = true;
+                                break;
+                        }
+                if (blocked)
+                        continue;
+                r = start(c, op);
+                if (r < 0) {
+                        log_error_errno(r, "Could not start a worker thread");
+                        bus_operation_reply_error(op, r, "Could not start a worker thread: %s. Try again.",
+                                                  strerror(-r));
+                        unlink_operation(c, op);
+                        operation_free(op);
+                }
+        }
+}
+
+static void finish(struct context *c, struct operation *op) {
+        int r;
+
+        r = pthread_join(op->thread, NULL);
+        if (r != 0)
+                log_warning_errno(-r, "Could not join a worker thread");
+        op->running = false;
+        op->timeout_source = sd_event_source_disable_unref(op->timeout_source);
+
+        if (!op->replied)
+                bus_operation_reply(op);
+        else if (op->error_name)
+                /* The caller heard "Timeout"; the log has the real end. */
+                log_warning("%s of %s finished after its caller was told it timed out: %s (%s)",
+                            operation_kind_to_string(op->kind), op->name, op->error_message ?: "",
+                            op->error_name);
+        else
+                log_notice("%s of %s finished after its caller was told it timed out; it succeeded.",
+                           operation_kind_to_string(op->kind), op->name);
+
+        unlink_operation(c, op);
+        operation_free(op);
+}
+
+static int on_completion(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct context *c = userdata;
+
+        for (;;) {
+                struct operation *op;
+                ssize_t n = read(fd, &op, sizeof(op));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n != sizeof(op))
+                        break;
+                finish(c, op);
+        }
+        start_ready(c);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+        struct operation *op = userdata;
+        struct context *c = op->context;
+        double seconds = (double) c->operation_timeout_usec / USEC_PER_SEC;
+
+        op->timeout_source = sd_event_source_disable_unref(op->timeout_source);
+        if (op->running) {
+                log_warning("%s of %s for uid %u still running after %.1f s; IOMMU group %d stays locked until "
+                            "it returns.",
+                            operation_kind_to_string(op->kind), op->name, (unsigned) op->caller_uid, seconds,
+                            op->iommu_group);
+                bus_operation_reply_error(op, -ETIMEDOUT,
+                                          "%s of %s did not finish within %.1f s: the kernel is still working on it "
+                                          "(an unbind waits until every program has closed the device). Further "
+                                          "calls on IOMMU group %d wait until it returns; check the device with "
+                                          "'vfio-passthroughctl show %s' later.",
+                                          operation_kind_to_string(op->kind), op->name, seconds, op->iommu_group,
+                                          op->name);
+                op->replied = true;
+                return 0;
+        }
+        bus_operation_reply_error(op, -ETIMEDOUT,
+                                  "%s of %s waited %.1f s for an earlier operation on IOMMU group %d that is still "
+                                  "running; nothing was changed. Try again later.",
+                                  operation_kind_to_string(op->kind), op->name, seconds, op->iommu_group);
+        unlink_operation(c, op);
+        operation_free(op);
+        return 0;
+}
+
+int worker_setup(struct context *c) {
+        int r;
+
+        if (pipe2(c->completion_fd, O_CLOEXEC) < 0)
+                return log_error_errno(negative_errno(), "Failed to create the completion pipe");
+        /* Only the reading end is non-blocking: the main loop drains it; workers must not lose a post. */
+        if (fcntl(c->completion_fd[0], F_SETFL, O_NONBLOCK) < 0)
+                return log_error_errno(negative_errno(), "Failed to set up the completion pipe");
+        r = sd_event_add_io(c->event, &c->completion_source, c->completion_fd[0], EPOLLIN, on_completion, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the completion pipe");
+        return 0;
+}
+
+int worker_submit(struct context *c, struct operation *op) {
+        struct operation **tail = &c->operations;
+        int r;
+
+        op->context = c;
+        op->completion_fd = c->completion_fd[1];
+        r = sd_event_add_time_relative(c->event, &op->timeout_source, CLOCK_MONOTONIC, c->operation_timeout_usec,
+                                       0, on_timeout, op);
+        if (r < 0)
+                return r;
+
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = op;
+        for (struct operation *o = c->operations; o != op; o = o->next)
+                if (operations_conflict(o, op)) {
+                        log_info("%s of %s waits for an earlier operation on IOMMU group %d.",
+                                 operation_kind_to_string(op->kind), op->name, op->iommu_group);
+                        break;
+                }
+        start_ready(c);
+        return 0;
+}
+
+bool worker_group_busy(struct context *c, int iommu_group) {
+        for (struct operation *op = c->operations; op; op = op->next)
+                if (iommu_group >= 0 && op->iommu_group == iommu_group)
+                        return true;
+        return false;
+}
+
+void worker_shutdown(struct context *c) {
+        bool left_behind = false;
+        struct operation *next;
+
+        for (struct operation *op = c->operations; op; op = next) {
+                next = op->next;
+                if (op->running) {
+                        struct timespec deadline;
+                        clock_gettime(CLOCK_REALTIME, &deadline);
+                        deadline.tv_sec += SHUTDOWN_JOIN_SEC;
+                        if (pthread_timedjoin_np(op->thread, NULL, &deadline) != 0) {
+                                /* Still inside the kernel: the thread owns op until it returns, so op is
+                                 * left to it; the process exit ends both. */
+                                log_warning("Exiting while %s of %s is still running.",
+                                            operation_kind_to_string(op->kind), op->name);
+                                left_behind = true;
+                                continue;
+                        }
+                }
+                operation_free(op);
+        }
+        c->operations = NULL;
+        c->completion_source = sd_event_source_disable_unref(c->completion_source);
+        /* A thread left behind still posts to the writing end: it stays open until exit. */
+        for (size_t i = 0; i < (left_behind ? 1 : 2); i++)
+                if (c->completion_fd[i] >= 0) {
+                        close(c->completion_fd[i]);
+                        c->completion_fd[i] = -1;
+                }
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "context.h"
+#include "operation.h"
+
+/* Runs privileged operations off the main loop: one thread per operation, because a sysfs write
+ * can block in the kernel for as long as a program keeps the device open. Operations on the same
+ * IOMMU group (or, without one, the same device) run one after the other in arrival order; on
+ * different groups they run at once. A caller waits at most the operation timeout for its answer
+ * (Error.Timeout after that), but the group stays locked until the thread has really returned. */
+
+int worker_setup(struct context *c);
+
+/* Takes ownership of op (with its message); the reply is sent when it completes or times out. */
+int worker_submit(struct context *c, struct operation *op);
+
+/* Whether an operation on this IOMMU group is queued or running. */
+bool worker_group_busy(struct context *c, int iommu_group);
+
+/* Waits briefly for running threads at exit; a thread stuck in the kernel is left behind. */
+void worker_shutdown(struct context *c);
