@@ -2,10 +2,12 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "pci-tree.h"
@@ -74,6 +76,7 @@ static void start_bus(struct harness *h) {
                 g_assert_cmpint(g_get_monotonic_time(), <, deadline);
                 g_usleep(10000);
         }
+        g_assert_cmpint(g_chmod(socket_path, 0777), ==, 0);
         h->connection = g_dbus_connection_new_for_address_sync(
                 h->bus_address,
                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
@@ -114,7 +117,12 @@ static void start_daemon(struct harness *h) {
         gint64 deadline;
         int log_fd;
 
-        log_fd = open_log(h, "daemon.log", &h->daemon_log);
+        /* A restarted daemon appends to the same log, so a test sees both lives. */
+        if (h->daemon_log) {
+                log_fd = g_open(h->daemon_log, O_WRONLY | O_APPEND | O_CLOEXEC, 0);
+                g_assert_cmpint(log_fd, >=, 0);
+        } else
+                log_fd = open_log(h, "daemon.log", &h->daemon_log);
 
         g_ptr_array_add(argv, (char *) RO_SYS_EXEC_PATH);
         if (wrapper && *wrapper) {
@@ -124,6 +132,12 @@ static void start_daemon(struct harness *h) {
                         g_ptr_array_add(argv, g_strdup(*w)); /* leaked on purpose: lives until exec */
         }
         g_ptr_array_add(argv, (char *) DAEMON_PATH);
+        if (h->options.emulate_kernel) {
+                g_ptr_array_add(argv, g_strdup_printf("--state-dir=%s", h->state_dir)); /* leaked: lives until exec */
+                g_ptr_array_add(argv, g_strdup_printf("--kmod-dir=%s", h->kmod_dir));
+        }
+        if (h->options.operation_timeout > 0)
+                g_ptr_array_add(argv, g_strdup_printf("--operation-timeout=%d", h->options.operation_timeout));
         g_ptr_array_add(argv, NULL);
 
         g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, env,
@@ -146,15 +160,45 @@ static void start_daemon(struct harness *h) {
 }
 
 void harness_start(struct harness *h) {
+        static const struct harness_options defaults = {};
+        harness_start_with(h, &defaults);
+}
+
+void harness_start_with(struct harness *h, const struct harness_options *options) {
         g_autoptr(GError) error = NULL;
 
         memset(h, 0, sizeof(*h));
+        h->options = *options;
         h->tmpdir = g_dir_make_tmp("vfio-pt-test-XXXXXX", &error);
         g_assert_no_error(error);
+        /* Callers running as another user must reach the bus socket inside. */
+        g_assert_cmpint(g_chmod(h->tmpdir, 0755), ==, 0);
 
         h->testbed = umockdev_testbed_new();
         fake_pci_tree_add(h->testbed);
+        if (options->emulate_kernel) {
+                h->state_dir = g_build_filename(h->tmpdir, "state", NULL);
+                h->kmod_dir = g_build_filename(h->tmpdir, "no-modules", NULL);
+                g_assert_cmpint(g_mkdir(h->state_dir, 0755), ==, 0);
+                g_assert_cmpint(g_mkdir(h->kmod_dir, 0755), ==, 0);
+                if (!options->without_vfio_pci)
+                        fake_pci_driver_add(h->testbed, "vfio-pci");
+                h->emulator = kernel_emulator_new(h->testbed, options->cdev_kernel);
+        }
         start_bus(h);
+        start_daemon(h);
+}
+
+void harness_restart_daemon(struct harness *h) {
+        int status;
+
+        g_assert_cmpint(h->daemon_pid, >, 0);
+        kill(h->daemon_pid, SIGKILL);
+        g_assert_cmpint(waitpid(h->daemon_pid, &status, 0), ==, h->daemon_pid);
+        h->daemon_pid = 0;
+        /* The bus must have dropped the old owner before a new one can be recognized. */
+        while (name_has_owner(h))
+                g_usleep(10000);
         start_daemon(h);
 }
 
@@ -185,14 +229,17 @@ static int stop_child(GPid pid) {
         return status;
 }
 
-/* The harness' scratch directory holds only flat files and the bus socket. */
+/* The harness' scratch directory: files, the bus socket, the state directory. */
 static void remove_tree(const char *path) {
         g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
         const char *name;
 
         while (dir && (name = g_dir_read_name(dir))) {
                 g_autofree char *child = g_build_filename(path, name, NULL);
-                g_unlink(child);
+                if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+                        remove_tree(child);
+                else
+                        g_unlink(child);
         }
         g_rmdir(path);
 }
@@ -202,6 +249,9 @@ void harness_stop_daemon(struct harness *h) {
 
         if (h->daemon_pid <= 0)
                 return;
+        /* A daemon worker blocked in a hanging unbind gets through, so the daemon can exit. */
+        if (h->emulator)
+                kernel_emulator_release_all(h->emulator);
         status = stop_child(h->daemon_pid);
         h->daemon_pid = 0;
         /* A clean exit on SIGTERM; a sanitizer or valgrind finding shows up as a failure here. */
@@ -216,7 +266,10 @@ void harness_stop(struct harness *h) {
         g_clear_object(&h->connection);
         if (h->bus_pid > 0)
                 stop_child(h->bus_pid);
+        g_clear_pointer(&h->emulator, kernel_emulator_free);
         g_clear_object(&h->testbed);
+        g_free(h->state_dir);
+        g_free(h->kmod_dir);
         if (h->tmpdir)
                 remove_tree(h->tmpdir);
         g_free(h->tmpdir);
@@ -231,16 +284,33 @@ static void append_args(GPtrArray *argv, const char *first, va_list ap) {
         g_ptr_array_add(argv, NULL);
 }
 
+/* Runs in the child between fork and exec: become the caller the test asked for. */
+static void become_caller(gpointer data) {
+        const struct harness_caller *caller = data;
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (!caller)
+                return;
+        if (caller->memlock > 0) {
+                struct rlimit limit = { caller->memlock, caller->memlock };
+                if (setrlimit(RLIMIT_MEMLOCK, &limit) < 0)
+                        _exit(125);
+        }
+        if (caller->uid > 0 && (setgroups(0, NULL) < 0 || setgid(caller->uid) < 0 || setuid(caller->uid) < 0))
+                _exit(125);
+}
+
 /* Runs a client tool as the tests' user would: on the harness' bus, without umockdev. */
-static int run_tool(struct harness *h, GPtrArray *argv, char **ret_stdout, char **ret_stderr) {
+static int run_tool(struct harness *h, const struct harness_caller *caller, GPtrArray *argv, char **ret_stdout,
+                    char **ret_stderr) {
         g_auto(GStrv) env = g_get_environ();
         g_autoptr(GError) error = NULL;
         int status;
 
         env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus_address, TRUE);
         env = g_environ_unsetenv(env, "LD_PRELOAD");
-        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH, NULL, NULL, ret_stdout,
-                                   ret_stderr, &status, &error));
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH, become_caller,
+                                   (gpointer) caller, ret_stdout, ret_stderr, &status, &error));
         g_assert_no_error(error);
         g_assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
@@ -254,7 +324,33 @@ int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, con
         va_start(ap, first_arg);
         append_args(argv, first_arg, ap);
         va_end(ap);
-        return run_tool(h, argv, ret_stdout, ret_stderr);
+        return run_tool(h, NULL, argv, ret_stdout, ret_stderr);
+}
+
+int harness_run_ctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
+                       char **ret_stderr, const char *first_arg, ...) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        va_list ap;
+
+        g_ptr_array_add(argv, (char *) CTL_PATH);
+        va_start(ap, first_arg);
+        append_args(argv, first_arg, ap);
+        va_end(ap);
+        return run_tool(h, caller, argv, ret_stdout, ret_stderr);
+}
+
+int harness_run_busctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
+                          char **ret_stderr, const char *first_arg, ...) {
+        g_autofree char *address = g_strdup_printf("--address=%s", h->bus_address);
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        va_list ap;
+
+        g_ptr_array_add(argv, (char *) "busctl");
+        g_ptr_array_add(argv, address);
+        va_start(ap, first_arg);
+        append_args(argv, first_arg, ap);
+        va_end(ap);
+        return run_tool(h, caller, argv, ret_stdout, ret_stderr);
 }
 
 int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
@@ -267,7 +363,7 @@ int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, 
         va_start(ap, first_arg);
         append_args(argv, first_arg, ap);
         va_end(ap);
-        return run_tool(h, argv, ret_stdout, ret_stderr);
+        return run_tool(h, NULL, argv, ret_stdout, ret_stderr);
 }
 
 GVariant *harness_call(struct harness *h, const char *method, GVariant *parameters, const char *reply_type,

@@ -2,7 +2,19 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 #include <umockdev.h>
+
+#include "kernel-emulator.h"
+
+/* How a harness differs from the plain read-only one of harness_start(). */
+struct harness_options {
+        gboolean emulate_kernel;   /* run the kernel emulator; the daemon gets --state-dir and --kmod-dir */
+        gboolean cdev_kernel;      /* the emulated kernel has the VFIO device cdev */
+        gboolean without_vfio_pci; /* vfio-pci not loaded, and libkmod finds no module to load */
+        int operation_timeout;     /* --operation-timeout=SEC; 0: the daemon's default */
+};
 
 /* One private world per test: a umockdev testbed holding the fake PCI tree, a private
  * dbus-daemon configured like the system bus, and the real vfio-passthroughd on it, in a mount
@@ -15,10 +27,26 @@ struct harness {
         GPid daemon_pid;
         char *daemon_log; /* the daemon's stderr */
         GDBusConnection *connection;
+        struct harness_options options;
+        struct kernel_emulator *emulator; /* NULL unless options.emulate_kernel */
+        char *state_dir;
+        char *kmod_dir;
 };
 
 void harness_start(struct harness *h);
 void harness_stop(struct harness *h);
+void harness_start_with(struct harness *h, const struct harness_options *options);
+
+/* Kills the daemon with SIGKILL, as a crash would, and starts it again on the same testbed and
+ * state directory. */
+void harness_restart_daemon(struct harness *h);
+
+/* Who runs a client tool: uid (0 keeps the test's own), and the RLIMIT_MEMLOCK it runs with
+ * (0 keeps the test's own). */
+struct harness_caller {
+        uid_t uid;
+        rlim_t memlock;
+};
 
 /* Stops the daemon with SIGTERM and asserts that it exits cleanly; the bus stays up. */
 void harness_stop_daemon(struct harness *h);
@@ -30,6 +58,11 @@ int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, con
 /* Runs busctl against the harness' bus. Returns the exit status. */
 int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...)
         G_GNUC_NULL_TERMINATED;
+
+int harness_run_ctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
+                       char **ret_stderr, const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
+int harness_run_busctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
+                          char **ret_stderr, const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
 
 /* Calls a method of the daemon; returns the reply or NULL with *error set. */
 GVariant *harness_call(struct harness *h, const char *method, GVariant *parameters, const char *reply_type,

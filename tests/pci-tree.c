@@ -132,3 +132,44 @@ void fake_pci_tree_add(UMockdevTestbed *testbed) {
                 }
         }
 }
+
+void fake_pci_driver_add(UMockdevTestbed *testbed, const char *driver) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *dir = g_strdup_printf("sys/bus/pci/drivers/%s", driver);
+        make_dir(root, dir);
+}
+
+void fake_pci_net_interface_add(UMockdevTestbed *testbed, const char *address, const char *ifname, int up) {
+        g_autofree char *parent = fake_pci_device_syspath(address);
+        g_autofree char *name = g_strdup_printf("net/%s", ifname);
+        g_autofree char *device = g_strdup_printf("../../../%s", address);
+        g_autofree char *syspath = NULL;
+
+        syspath = umockdev_testbed_add_device(testbed, "net", name, parent,
+                                              "flags", up ? "0x1003\n" : "0x1002\n",
+                                              "operstate", up ? "up\n" : "down\n",
+                                              "ifindex", "7\n", "type", "1\n", NULL,
+                                              "INTERFACE", ifname, "IFINDEX", "7", NULL);
+        g_assert_nonnull(syspath);
+        umockdev_testbed_set_attribute_link(testbed, syspath, "device", device);
+}
+
+void fake_pci_nvme_namespace_add(UMockdevTestbed *testbed, const char *address, const char *dev) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *parent = fake_pci_device_syspath(address);
+        g_autofree char *controller = NULL;
+        g_autofree char *disk = NULL;
+        g_autofree char *link = g_strdup_printf("sys/dev/block/%s", dev);
+        g_autofree char *target = NULL;
+        g_autofree char *dev_attribute = g_strdup_printf("%s\n", dev);
+
+        controller = umockdev_testbed_add_device(testbed, "nvme", "nvme/nvme0", parent, NULL, NULL);
+        g_assert_nonnull(controller);
+        /* No "dev" attribute through umockdev: it would file the disk under /sys/dev/char. */
+        disk = umockdev_testbed_add_device(testbed, "block", "nvme0n1", controller, "size", "1000215216\n", NULL,
+                                           "DEVTYPE", "disk", "DEVNAME", "/dev/nvme0n1", NULL);
+        g_assert_nonnull(disk);
+        umockdev_testbed_set_attribute(testbed, disk, "dev", dev_attribute);
+        target = g_strdup_printf("../..%s", disk + strlen("/sys"));
+        make_link(root, target, link);
+}

@@ -26,3 +26,14 @@ void fake_pci_tree_add(UMockdevTestbed *testbed);
 
 /* Where a device of the tree lives in the testbed, e.g. "/sys/devices/pci0000:00/0000:00:01.0". */
 char *fake_pci_device_syspath(const char *address);
+
+/* A driver directory, as when its module is loaded: /sys/bus/pci/drivers/DRIVER. */
+void fake_pci_driver_add(UMockdevTestbed *testbed, const char *driver);
+
+/* A network interface of a PCI NIC, as the kernel shows it: /sys/class/net/IFNAME with a device
+ * link to the function, flags (IFF_UP set or not) and operstate. */
+void fake_pci_net_interface_add(UMockdevTestbed *testbed, const char *address, const char *ifname, int up);
+
+/* A namespace of an NVMe controller, .../ADDRESS/nvme/nvme0/nvme0n1, as block device major:minor
+ * dev ("254:0"), with its /sys/dev/block link. */
+void fake_pci_nvme_namespace_add(UMockdevTestbed *testbed, const char *address, const char *dev);
