@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,11 @@
 #include "vfio-passthrough-bus.h"
 
 #define PROGRAM "vfio-passthroughctl"
+
+/* A person answering polkit's password prompt, plus an unbind the kernel may hold until the
+ * device's user lets go (the daemon gives up on that after its --operation-timeout, 10 s by
+ * default, so this is mostly the person's time). */
+#define OPERATION_TIMEOUT_USEC (UINT64_C(120) * 1000 * 1000)
 
 static bool has_prefix(const char *s, const char *prefix) {
         return s && strncmp(s, prefix, strlen(prefix)) == 0;
@@ -48,8 +54,9 @@ int bus_new_method_call(sd_bus *bus, const char *member, sd_bus_message **ret) {
 }
 
 /* Errors that mean the daemon never handled the call: say that, rather than echoing a bus
- * daemon's message that does not name vfio-passthroughd. Returns false for anything else. */
-static bool log_unreachable(const sd_bus_error *error, int r, const char *member) {
+ * daemon's message that does not name vfio-passthroughd. Returns the errno to pass up, or 0
+ * for anything else. */
+static int log_unreachable(const sd_bus_error *error, int r, const char *member, bool changes_device) {
         const char *name = error->name;
 
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
@@ -61,42 +68,76 @@ static bool log_unreachable(const sd_bus_error *error, int r, const char *member
                 fprintf(stderr, PROGRAM ": vfio-passthroughd could not be started: %s (%s)\n",
                         error->message ?: "activation failed", name);
         else if (sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) ||
-                 sd_bus_error_has_name(error, SD_BUS_ERROR_TIMEOUT) || r == -ETIMEDOUT)
-                fprintf(stderr, PROGRAM ": vfio-passthroughd did not answer %s in time.\n", member);
-        else if (sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_METHOD) ||
-                 sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
-                 sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                 sd_bus_error_has_name(error, SD_BUS_ERROR_TIMEOUT) || r == -ETIMEDOUT) {
+                /* After a call that changes a device, its state is unknown: say where to look. */
+                fprintf(stderr, PROGRAM ": vfio-passthroughd did not answer %s in time%s\n", member,
+                        changes_device ? "; check the device with 'vfio-passthroughctl show'." : ".");
+                return -ETIMEDOUT;
+        } else if (sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_METHOD) ||
+                   sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                   sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_INTERFACE))
                 fprintf(stderr, PROGRAM ": vfio-passthroughd does not offer %s; is it older than this client? (%s)\n",
                         member, name);
         else if (sd_bus_error_has_name(error, SD_BUS_ERROR_DISCONNECTED) || r == -ECONNRESET || r == -ENOTCONN)
                 fprintf(stderr, PROGRAM ": lost the connection to the system bus while calling vfio-passthroughd.\n");
         else
-                return false;
-        return true;
+                return 0;
+        return -EREMOTEIO;
 }
 
-int bus_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply) {
+/* Refusals, whether from the daemon (polkit, or root only for now) or from the bus policy. The
+ * daemon's AccessDenied message says what was refused and what to do; a missing authentication
+ * has no useful message, so say why it could not happen. */
+static bool log_access_denied(const sd_bus_error *error, sd_bus_message *m) {
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
+                fprintf(stderr, PROGRAM ": %s needs authentication, %s\n", sd_bus_message_get_member(m),
+                        sd_bus_message_get_allow_interactive_authorization(m) > 0
+                                ? "but no authentication agent answered."
+                                : "but --no-ask-password forbids asking for a password.");
+                return true;
+        }
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED)) {
+                fprintf(stderr, PROGRAM ": access denied: %s\n", error->message ?: "the call was refused");
+                return true;
+        }
+        return false;
+}
+
+static int call(sd_bus *bus, sd_bus_message *m, bool changes_device, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *member = sd_bus_message_get_member(m);
-        int r;
+        int r, unreachable;
 
-        r = sd_bus_call(bus, m, 0, &error, ret_reply);
+        r = sd_bus_call(bus, m, changes_device ? OPERATION_TIMEOUT_USEC : 0, &error, ret_reply);
         if (r >= 0)
                 return r;
 
-        if (log_unreachable(&error, r, member))
-                return -EREMOTEIO;
-
+        /* First, so that the daemon's own Timeout error keeps its message. */
         if (has_prefix(error.name, VFIO_PT_ERROR_PREFIX)) {
                 /* Our daemon writes messages meant for people; the name would only be noise. */
                 fprintf(stderr, PROGRAM ": %s\n", error.message ?: error.name);
                 return r;
         }
+
+        unreachable = log_unreachable(&error, r, member, changes_device);
+        if (unreachable < 0)
+                return unreachable;
+        if (log_access_denied(&error, m))
+                return -EACCES;
+
         if (sd_bus_error_is_set(&error))
                 fprintf(stderr, PROGRAM ": %s (%s)\n", error.message ?: "call failed", error.name);
         else
                 fprintf(stderr, PROGRAM ": calling %s failed: %s\n", member, strerror(-r));
         return -EREMOTEIO;
+}
+
+int bus_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply) {
+        return call(bus, m, false, ret_reply);
+}
+
+int bus_call_operation(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply) {
+        return call(bus, m, true, ret_reply);
 }
 
 int bus_log_parse_error(int error) {

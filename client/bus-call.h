@@ -17,9 +17,16 @@ int bus_new_method_call(sd_bus *bus, const char *member, sd_bus_message **ret);
 
 /* Sends a method call and waits for the reply, with sd-bus' default timeout (25 s). On failure
  * prints one line and returns: the errno of the daemon's error when it is one of our named
- * errors (-EINVAL for InvalidAddress, -ENODEV for NoSuchDevice, ...), otherwise -EREMOTEIO,
- * because only our own errors say something about what the caller asked for. */
+ * errors (-EINVAL for InvalidAddress, -ENODEV for NoSuchDevice, ...); -EACCES when the caller
+ * was refused (AccessDenied, InteractiveAuthorizationRequired); -ETIMEDOUT when no reply came
+ * in time; otherwise -EREMOTEIO, because only our own errors say something about what the
+ * caller asked for. */
 int bus_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
+
+/* The same for a call that changes a device (Detach, Attach, Restore, Grant): with a timeout
+ * long enough for a person to answer a password prompt and for a slow unbind (120 s), and,
+ * when it runs out, the advice to check what state the device was left in. */
+int bus_call_operation(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
 
 /* Prints that the reply could not be understood and returns -EBADMSG. */
 int bus_log_parse_error(int error);

@@ -146,6 +146,13 @@ void json_null(struct json_writer *w) {
                 fputs("null", w->f);
 }
 
+void json_string_array(struct json_writer *w, char *const *strings) {
+        json_begin_array(w);
+        for (; strings && *strings; strings++)
+                json_string(w, *strings);
+        json_end_array(w);
+}
+
 int json_writer_finish(struct json_writer *w) {
         if (w->error < 0)
                 return w->error;

@@ -37,6 +37,9 @@ void json_int(struct json_writer *w, int64_t value);
 void json_bool(struct json_writer *w, bool value);
 void json_null(struct json_writer *w);
 
+/* Writes a NULL-terminated string array; NULL writes []. */
+void json_string_array(struct json_writer *w, char *const *strings);
+
 /* Ends the document with a newline. Returns 0, or a negative errno when the document was
  * malformed (unbalanced or too deep) or could not be written. */
 int json_writer_finish(struct json_writer *w);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,37 +20,65 @@ struct verb {
         const char *summary;   /* for --help */
         int min_args;          /* not counting the verb itself */
         int max_args;
+        uint64_t flags;        /* the VFIO_PT_FLAG_* options (--force, --group) it takes */
         verb_function run;
 };
 
-/* Adding a verb: a verb-NAME.c with its function, its prototype in verbs.h, and a row here. */
+/* Adding a verb: its function in a verb-*.c file, its prototype in verbs.h, and a row here. */
 static const struct verb verbs[] = {
-        { "list", "", "List PCI devices with driver and IOMMU group", 0, 0, verb_list },
-        { "show", "DEVICE", "Show a device, its IOMMU group and whether VFIO can use it", 1, 1, verb_show },
+        { "list", "", "List PCI devices with driver and IOMMU group", 0, 0, 0, verb_list },
+        { "show", "DEVICE", "Show a device, its IOMMU group and whether VFIO can use it", 1, 1, 0, verb_show },
+        { "detach", "DEVICE [--force] [--group]", "Unbind a device from its host driver, reserve it for vfio-pci", 1, 1,
+          VFIO_PT_FLAGS_ALL, verb_detach },
+        { "attach", "DEVICE [--force] [--group]", "Bind a device to vfio-pci for a virtual machine", 1, 1,
+          VFIO_PT_FLAGS_ALL, verb_attach },
+        { "restore", "DEVICE [--group]", "Give a device back to the driver it had before", 1, 1, VFIO_PT_FLAG_GROUP,
+          verb_restore },
+        { "grant", "DEVICE [USER]", "Give USER (default: you) the device's /dev/vfio nodes", 1, 2, 0, verb_grant },
 };
 
 static void help(void) {
+        int width = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                int w = (int) (strlen(verbs[i].name) + 1 + strlen(verbs[i].arguments));
+                if (w > width)
+                        width = w;
+        }
+
         printf("Usage: " PROGRAM " [OPTIONS] COMMAND ...\n"
                "\n"
-               "Query vfio-passthroughd, which hands PCI devices to virtual machines through VFIO.\n"
+               "Hand PCI devices to virtual machines through VFIO, by asking vfio-passthroughd.\n"
                "\n"
                "Commands:\n");
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %-4s %-8s %s\n", verbs[i].name, verbs[i].arguments, verbs[i].summary);
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                int w = (int) strlen(verbs[i].name);
+                printf("  %s %-*s  %s\n", verbs[i].name, width - w - 1, verbs[i].arguments, verbs[i].summary);
+        }
         printf("\n"
                "DEVICE is a PCI address: DOMAIN:BUS:SLOT.FUNCTION (0000:59:00.0) or BUS:SLOT.FUNCTION\n"
                "(59:00.0) for domain 0000.\n"
                "\n"
                "Options:\n"
-               "  -h --help      Show this help and exit\n"
-               "     --version   Show the version and exit\n"
-               "     --json      Print JSON instead of text\n"
+               "  -h --help             Show this help and exit\n"
+               "     --version          Show the version and exit\n"
+               "     --json             Print JSON instead of text\n"
+               "     --no-ask-password  Do not ask for a password when authentication is needed\n"
+               "\n"
+               "Command options:\n"
+               "     --force            Act even though the host uses the device (detach, attach)\n"
+               "     --group            Also act on the other devices of its IOMMU group\n"
+               "                        (detach, attach, restore)\n"
                "\n"
                "Exit status:\n"
                "  0  success\n"
                "  1  vfio-passthroughd, the bus or the output failed\n"
                "  2  invalid usage or a malformed PCI address\n"
+               "  3  access denied\n"
                "  4  no device at that address\n"
+               "  5  not possible now: device busy, group not viable, not on vfio-pci,\n"
+               "     or not managed by vfio-passthroughd\n"
+               "  6  the operation timed out\n"
                "\n"
                "Environment:\n"
                "  DBUS_SYSTEM_BUS_ADDRESS   Talk to this bus instead of the system bus\n"
@@ -70,16 +99,21 @@ _printf_(1, 2) static int usage_error(const char *format, ...) {
 
 /* Returns 1 to run a verb, 0 to exit successfully, -EINVAL on bad usage. */
 static int parse_argv(int argc, char *argv[], struct options *options) {
-        enum { ARG_VERSION = 0x100, ARG_JSON };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_ASK_PASSWORD, ARG_FORCE, ARG_GROUP };
         static const struct option long_options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "group", no_argument, NULL, ARG_GROUP },
                 {},
         };
         int opt;
 
-        /* getopt permutes, so global options may also follow the verb: "show 59:00.0 --json". */
+        /* getopt permutes, so options may also follow the verb: "show 59:00.0 --json". That is
+         * also how the command options --force and --group are parsed; dispatch() checks that
+         * the verb takes them. */
         opterr = 0; /* getopt's messages would name the program by its full path */
         while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) >= 0)
                 switch (opt) {
@@ -91,6 +125,15 @@ static int parse_argv(int argc, char *argv[], struct options *options) {
                         return 0;
                 case ARG_JSON:
                         options->json = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        options->ask_password = false;
+                        break;
+                case ARG_FORCE:
+                        options->operation_flags |= VFIO_PT_FLAG_FORCE;
+                        break;
+                case ARG_GROUP:
+                        options->operation_flags |= VFIO_PT_FLAG_GROUP;
                         break;
                 case '?':
                         /* optopt names a bad short option even inside a cluster like "-hx". */
@@ -115,27 +158,41 @@ static int dispatch(int argc, char *argv[], const struct options *options) {
                         verb = &verbs[i];
         if (!verb)
                 return usage_error("unknown command '%s'.", argv[0]);
+        if (options->operation_flags & VFIO_PT_FLAG_FORCE & ~verb->flags)
+                return usage_error("%s does not take --force.", verb->name);
+        if (options->operation_flags & VFIO_PT_FLAG_GROUP & ~verb->flags)
+                return usage_error("%s does not take --group.", verb->name);
         if (n_args < verb->min_args || n_args > verb->max_args)
                 return usage_error("%s arguments; usage: " PROGRAM " %s%s%s", n_args < verb->min_args ? "missing" : "too many",
                                    verb->name, *verb->arguments ? " " : "", verb->arguments);
         return verb->run(argc, argv, options);
 }
 
+/* The daemon's named errors arrive as the errno values include/bus-errors.c maps them to. */
 static int exit_status_from_error(int r) {
         switch (r) {
         case 0:
                 return EXIT_STATUS_OK;
         case -EINVAL:
                 return EXIT_STATUS_USAGE;
+        case -EACCES:
+                return EXIT_STATUS_ACCESS_DENIED;
         case -ENODEV:
                 return EXIT_STATUS_NO_SUCH_DEVICE;
+        case -EBUSY:  /* DeviceBusy */
+        case -EXDEV:  /* GroupNotViable */
+        case -ENXIO:  /* NotBound */
+        case -ENOENT: /* NotManaged */
+                return EXIT_STATUS_NOT_POSSIBLE;
+        case -ETIMEDOUT:
+                return EXIT_STATUS_TIMEOUT;
         default:
                 return EXIT_STATUS_FAILED;
         }
 }
 
 int main(int argc, char *argv[]) {
-        struct options options = {};
+        struct options options = { .ask_password = true };
         int r;
 
         r = parse_argv(argc, argv, &options);

@@ -7,38 +7,13 @@
 
 #include "address-argument.h"
 #include "bus-call.h"
+#include "device-description.h"
 #include "device-format.h"
 #include "device-info.h"
 #include "json.h"
 #include "macro.h"
 #include "table.h"
 #include "verbs.h"
-
-/* Everything DescribeDevice returns; strings point into the reply. */
-struct device_description {
-        struct device_info device;
-        int32_t iommu_group;
-        bool group_viable;
-        struct device_info *members;
-        size_t n_members;
-};
-
-static void device_description_done(struct device_description *d) {
-        free(d->members);
-}
-
-static int read_description(sd_bus_message *reply, struct device_description *ret) {
-        int viable, r;
-
-        r = device_info_read(reply, &ret->device);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "ib", &ret->iommu_group, &viable);
-        if (r < 0)
-                return r;
-        ret->group_viable = viable;
-        return device_info_read_array(reply, &ret->members, &ret->n_members);
-}
 
 /* "Intel Corporation (8086)", or "unknown (8086)" when the hardware database has no name.
  * Parentheses, not lspci's brackets: hardware database names often end in "[...]" themselves. */
@@ -191,7 +166,7 @@ static int print_json(const struct device_description *d) {
 
 int verb_show(int argc, char *argv[], const struct options *options) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(device_description_done) struct device_description description = {};
         char address[PCI_ADDRESS_STRING_MAX];
         int r;
@@ -203,21 +178,9 @@ int verb_show(int argc, char *argv[], const struct options *options) {
         r = bus_connect(&bus);
         if (r < 0)
                 return r;
-        r = bus_new_method_call(bus, "DescribeDevice", &call);
+        r = device_describe(bus, address, &reply, &description);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(call, "s", address);
-        if (r < 0) {
-                fprintf(stderr, "vfio-passthroughctl: failed to build the DescribeDevice call: %s\n", strerror(-r));
-                return r;
-        }
-        r = bus_call(bus, call, &reply);
-        if (r < 0)
-                return r;
-
-        r = read_description(reply, &description);
-        if (r < 0)
-                return bus_log_parse_error(r);
 
         r = options->json ? print_json(&description) : print_text(&description);
         /* A write error is reported once, by main(), which checks stdout for all verbs. */

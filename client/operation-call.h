@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "verbs.h"
+
+/* Calls Detach, Attach or Restore (user NULL: "st") or Grant (user given, "" for the caller:
+ * "sst") on a canonical address with options->operation_flags. Polkit may ask for a password
+ * (allow-interactive-authorization, and a pkttyagent on a terminal) unless --no-ask-password
+ * was given. Prints its own errors and returns like bus_call(). */
+int operation_call(sd_bus *bus, const struct options *options, const char *method, const char *address,
+                   const char *user, sd_bus_message **ret_reply);

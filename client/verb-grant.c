@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* grant: hand a device's VFIO nodes to a user, so that an unprivileged QEMU can open them. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "address-argument.h"
+#include "bus-call.h"
+#include "json.h"
+#include "macro.h"
+#include "operation-call.h"
+#include "strv.h"
+#include "verbs.h"
+
+struct grant_result {
+        const char *group_node;
+        uint32_t uid;
+        char **nodes; /* every node chowned, the group node included */
+        const char *warning;
+};
+
+static void grant_result_done(struct grant_result *g) {
+        strv_free(g->nodes);
+}
+
+static int read_grant(sd_bus_message *reply, struct grant_result *ret) {
+        int r;
+
+        r = sd_bus_message_read(reply, "su", &ret->group_node, &ret->uid);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(reply, &ret->nodes);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "s", &ret->warning);
+        return r;
+}
+
+static int print_json(const char *address, const struct grant_result *g) {
+        struct json_writer w;
+
+        json_writer_init(&w, stdout);
+        json_begin_object(&w);
+        json_key(&w, "address");
+        json_string(&w, address);
+        json_key(&w, "group_node");
+        json_string(&w, g->group_node);
+        json_key(&w, "uid");
+        json_int(&w, g->uid);
+        json_key(&w, "nodes");
+        json_string_array(&w, g->nodes);
+        json_key(&w, "warning");
+        json_string(&w, *g->warning ? g->warning : NULL);
+        json_end_object(&w);
+        return json_writer_finish(&w);
+}
+
+/* "/dev/vfio/6, /dev/vfio/devices/vfio0 and /dev/iommu now belong to alice (uid 1000)". The
+ * name is looked up here, for the reader only: the daemon decided by uid. */
+static void print_text(const struct grant_result *g) {
+        struct passwd *pw = getpwuid(g->uid);
+        bool several = g->nodes && g->nodes[0] && g->nodes[1];
+
+        if (g->nodes && g->nodes[0])
+                strv_print_joined(stdout, g->nodes);
+        else
+                fputs(g->group_node, stdout);
+        printf(" now %s to ", several ? "belong" : "belongs");
+        if (pw && pw->pw_name)
+                printf("%s (uid %u)\n", pw->pw_name, (unsigned) g->uid);
+        else
+                printf("uid %u\n", (unsigned) g->uid);
+
+        if (*g->warning) {
+                /* Let the line above reach a shared terminal first. */
+                fflush(stdout);
+                fprintf(stderr, "vfio-passthroughctl: warning: %s\n", g->warning);
+        }
+}
+
+int verb_grant(int argc, char *argv[], const struct options *options) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(grant_result_done) struct grant_result result = {};
+        char address[PCI_ADDRESS_STRING_MAX];
+        int r;
+
+        r = address_argument_parse(argv[1], address);
+        if (r < 0)
+                return r;
+        r = bus_connect(&bus);
+        if (r < 0)
+                return r;
+
+        /* No USER: "", which the daemon reads as the caller, by the uid the bus reports. */
+        r = operation_call(bus, options, "Grant", address, argc > 2 ? argv[2] : "", &reply);
+        if (r < 0)
+                return r;
+        r = read_grant(reply, &result);
+        if (r < 0)
+                return bus_log_parse_error(r);
+
+        if (options->json) {
+                r = print_json(address, &result);
+                if (r < 0 && !ferror(stdout))
+                        fprintf(stderr, "vfio-passthroughctl: failed to print the result: %s\n", strerror(-r));
+                return r < 0 ? -EIO : 0;
+        }
+        print_text(&result);
+        return 0;
+}
