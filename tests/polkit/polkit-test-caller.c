@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Calls one privileged method the way a client would and prints the outcome on one line:
+ *   ok <first string of the reply>
+ *   error <D-Bus error name>: <message>
+ * busctl prints only an error's message; the tests need its name.
+ *
+ *   polkit-test-caller [--interactive] [--drop-to=UID] METHOD DEVICE [USER] FLAGS
+ *
+ * --drop-to=UID connects first and then changes the process' uids, so the call is sent by a
+ * process that is UID now over a connection that the bus knows as the connecting user. */
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "vfio-passthrough-bus.h"
+
+static int drop_to(uid_t uid) {
+        if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        bool interactive = false;
+        long drop_uid = -1;
+        const char *method, *text;
+        int i = 1, r;
+
+        for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+                if (strcmp(argv[i], "--interactive") == 0)
+                        interactive = true;
+                else if (strncmp(argv[i], "--drop-to=", 10) == 0)
+                        drop_uid = strtol(argv[i] + 10, NULL, 10);
+                else
+                        return 2;
+        }
+        if (argc - i < 3)
+                return 2;
+        method = argv[i];
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "connect: %s\n", strerror(-r));
+                return 1;
+        }
+        if (drop_uid >= 0) {
+                r = drop_to((uid_t) drop_uid);
+                if (r < 0) {
+                        fprintf(stderr, "drop: %s\n", strerror(-r));
+                        return 1;
+                }
+        }
+
+        r = sd_bus_message_new_method_call(bus, &call, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
+                                           method);
+        if (r >= 0)
+                r = sd_bus_message_set_allow_interactive_authorization(call, interactive);
+        if (r >= 0 && strcmp(method, "Grant") == 0 && argc - i == 4)
+                r = sd_bus_message_append(call, "sst", argv[i + 1], argv[i + 2],
+                                          (uint64_t) strtoull(argv[i + 3], NULL, 0));
+        else if (r >= 0 && argc - i == 3)
+                r = sd_bus_message_append(call, "st", argv[i + 1], (uint64_t) strtoull(argv[i + 2], NULL, 0));
+        else if (r >= 0)
+                return 2;
+        if (r < 0) {
+                fprintf(stderr, "message: %s\n", strerror(-r));
+                return 1;
+        }
+
+        r = sd_bus_call(bus, call, 60 * UINT64_C(1000000), &error, &reply);
+        if (r < 0) {
+                printf("error %s: %s\n", error.name ?: "(none)", error.message ?: strerror(-r));
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "s", &text);
+        printf("ok %s\n", r < 0 ? "(unreadable reply)" : text);
+        return 0;
+}
