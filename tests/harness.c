@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "harness.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <glib/gstdio.h>
@@ -9,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "pci-tree.h"
 #include "vfio-passthrough-bus.h"
@@ -60,22 +62,30 @@ static void start_bus(struct harness *h) {
         g_autofree char *socket_path = g_build_filename(h->tmpdir, "system_bus_socket", NULL);
         g_autofree char *config = write_bus_config(h->tmpdir, socket_path);
         g_autoptr(GError) error = NULL;
-        const char *argv[] = { "dbus-daemon", "--nofork", "--nopidfile", "--nosyslog", "--config-file", config, NULL };
-        gint64 deadline = g_get_monotonic_time() + STARTUP_TIMEOUT_USEC;
+        /* The bus prints its address once it listens: reading it is the readiness signal
+         * (the socket file alone exists before listen(), and a connect then is refused). */
+        const char *argv[] = { "dbus-daemon", "--nofork", "--nopidfile", "--nosyslog", "--print-address",
+                               "--config-file", config, NULL };
         g_auto(GStrv) env = g_environ_unsetenv(g_get_environ(), "LD_PRELOAD");
-
         int log_fd = open_log(h, "bus.log", NULL);
+        char address[4096];
+        int ready[2];
+        ssize_t n;
 
+        g_assert_cmpint(pipe2(ready, O_CLOEXEC), ==, 0);
         g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
-                                             die_with_parent, NULL, &h->bus_pid, -1, log_fd, log_fd, &error));
+                                             die_with_parent, NULL, &h->bus_pid, -1, ready[1], log_fd, &error));
         g_assert_no_error(error);
         close(log_fd);
+        close(ready[1]);
+        do
+                n = read(ready[0], address, sizeof(address) - 1);
+        while (n < 0 && errno == EINTR);
+        close(ready[0]);
+        if (n <= 0)
+                g_error("dbus-daemon did not start; see %s/bus.log", h->tmpdir);
         h->bus_address = g_strdup_printf("unix:path=%s", socket_path);
 
-        while (!g_file_test(socket_path, G_FILE_TEST_EXISTS)) {
-                g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-                g_usleep(10000);
-        }
         g_assert_cmpint(g_chmod(socket_path, 0777), ==, 0);
         h->connection = g_dbus_connection_new_for_address_sync(
                 h->bus_address,
@@ -112,7 +122,7 @@ static char **daemon_environment(struct harness *h) {
 static void start_daemon(struct harness *h) {
         g_auto(GStrv) env = daemon_environment(h);
         g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
         const char *wrapper = g_getenv("VFIO_PT_TEST_DAEMON_WRAPPER"); /* e.g. valgrind */
         gint64 deadline;
         int log_fd;
@@ -124,16 +134,16 @@ static void start_daemon(struct harness *h) {
         } else
                 log_fd = open_log(h, "daemon.log", &h->daemon_log);
 
-        g_ptr_array_add(argv, (char *) RO_SYS_EXEC_PATH);
+        g_ptr_array_add(argv, g_strdup(RO_SYS_EXEC_PATH));
         if (wrapper && *wrapper) {
                 g_auto(GStrv) words = NULL;
                 g_assert_true(g_shell_parse_argv(wrapper, NULL, &words, &error));
                 for (char **w = words; *w; w++)
-                        g_ptr_array_add(argv, g_strdup(*w)); /* leaked on purpose: lives until exec */
+                        g_ptr_array_add(argv, g_strdup(*w));
         }
-        g_ptr_array_add(argv, (char *) DAEMON_PATH);
+        g_ptr_array_add(argv, g_strdup(DAEMON_PATH));
         if (h->options.emulate_kernel) {
-                g_ptr_array_add(argv, g_strdup_printf("--state-dir=%s", h->state_dir)); /* leaked: lives until exec */
+                g_ptr_array_add(argv, g_strdup_printf("--state-dir=%s", h->state_dir));
                 g_ptr_array_add(argv, g_strdup_printf("--kmod-dir=%s", h->kmod_dir));
         }
         if (h->options.operation_timeout > 0)
