@@ -5,14 +5,7 @@
 #include <systemd/sd-bus.h>
 
 #include "context.h"
-
-/* polkit actions, one per privileged method, plus the two that need more trust. */
-#define VFIO_PT_ACTION_DETACH "org.vfio.passthrough.detach"
-#define VFIO_PT_ACTION_ATTACH "org.vfio.passthrough.attach"
-#define VFIO_PT_ACTION_RESTORE "org.vfio.passthrough.restore"
-#define VFIO_PT_ACTION_GRANT "org.vfio.passthrough.grant"
-#define VFIO_PT_ACTION_GRANT_OTHER_USER "org.vfio.passthrough.grant-other"
-#define VFIO_PT_ACTION_FORCE "org.vfio.passthrough.force"
+#include "polkit.h" /* the action names */
 
 /* What the call is about, for per-device rules. */
 struct authorize_details {
@@ -29,6 +22,7 @@ typedef void (*authorize_done_t)(struct context *c, sd_bus_message *m, int r, co
 
 /* The one place that decides whether a caller may run a privileged action. The decision may come
  * later (polkit answers asynchronously), so the outcome is delivered through done, which may also
- * run before authorize() returns. Until polkit support exists, only root is allowed. */
+ * run before authorize() returns. Callers the bus reports as root pass at once; everyone else is
+ * judged by polkit, by bus name, with the device and IOMMU group as details for rules. */
 void authorize(struct context *c, sd_bus_message *m, const char *action, const struct authorize_details *details,
                authorize_done_t done, void *userdata);

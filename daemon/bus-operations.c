@@ -79,16 +79,16 @@ static int resolve_user(const char *user, uid_t caller, uid_t *ret, sd_bus_error
 
 static const char *choose_action(const struct operation *op) {
         if (op->kind == OPERATION_GRANT)
-                return op->target_uid == op->caller_uid ? VFIO_PT_ACTION_GRANT : VFIO_PT_ACTION_GRANT_OTHER_USER;
+                return op->target_uid == op->caller_uid ? POLKIT_ACTION_GRANT : POLKIT_ACTION_GRANT_OTHER;
         if (op->flags & VFIO_PT_FLAG_FORCE)
-                return VFIO_PT_ACTION_FORCE;
+                return POLKIT_ACTION_FORCE;
         switch (op->kind) {
         case OPERATION_DETACH:
-                return VFIO_PT_ACTION_DETACH;
+                return POLKIT_ACTION_DETACH;
         case OPERATION_ATTACH:
-                return VFIO_PT_ACTION_ATTACH;
+                return POLKIT_ACTION_ATTACH;
         default:
-                return VFIO_PT_ACTION_RESTORE;
+                return POLKIT_ACTION_RESTORE;
         }
 }
 

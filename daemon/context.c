@@ -3,10 +3,13 @@
 
 #include <libudev.h>
 
+#include "polkit.h"
 #include "worker.h"
 
 void context_done(struct context *c) {
-        /* First: operations hold bus messages. */
+        /* First: pending authorizations and operations hold bus messages. Dropping a pending
+         * check answers its caller, so the bus must still be there. */
+        c->polkit = polkit_registry_free(c->polkit);
         worker_shutdown(c);
         c->monitor_source = sd_event_source_disable_unref(c->monitor_source);
         if (c->monitor)

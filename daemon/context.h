@@ -9,6 +9,7 @@ struct udev;
 struct udev_hwdb;
 struct udev_monitor;
 struct operation;
+struct polkit_registry;
 
 /* Everything the daemon holds while it runs; the only mutable state there is. */
 struct context {
@@ -19,6 +20,7 @@ struct context {
         struct udev_hwdb *hwdb; /* NULL when the hardware database is missing: names stay empty */
         struct udev_monitor *monitor;
         sd_event_source *monitor_source;
+        struct polkit_registry *polkit; /* authorization checks waiting for polkit's answer */
 
         /* From the command line. */
         const char *state_dir;

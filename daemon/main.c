@@ -12,6 +12,7 @@
 #include "context.h"
 #include "log.h"
 #include "macro.h"
+#include "polkit.h"
 #include "reconcile.h"
 #include "udev-watch.h"
 #include "vfio-passthrough-bus.h"
@@ -150,6 +151,9 @@ static int context_setup(struct context *c) {
         r = sd_bus_open_system(&c->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus");
+        c->polkit = polkit_registry_new();
+        if (!c->polkit)
+                return log_error_errno(-ENOMEM, "Failed to allocate the polkit registry");
         r = bus_api_register(c);
         if (r < 0)
                 return r;
