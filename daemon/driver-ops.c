@@ -172,7 +172,7 @@ static int refuse_if_host_uses(struct operation *op, const struct pci_device *d,
         log_notice("Refusing to %s %s for uid %u: %s.", verb, d->name, (unsigned) op->caller_uid, holder);
         return operation_fail(op, VFIO_PT_ERROR_DEVICE_BUSY, -EBUSY,
                               "Refusing to %s %s (driver %s): %s. Stop using it on the host first, or force "
-                              "it (vfio-passthroughctl --force) if you know the host can do without it.",
+                              "it with --force (the FORCE flag) if you know the host can do without it.",
                               verb, d->name, driver_or_none(d->driver), holder);
 }
 
