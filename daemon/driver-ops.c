@@ -49,21 +49,6 @@ static double seconds(uint64_t usec) {
         return (double) usec / USEC_PER_SEC;
 }
 
-static int read_driver(const struct pci_address *a, char **ret) {
-        char path[PATH_MAX];
-        int r;
-
-        r = pci_device_path(a, "driver", path, sizeof(path));
-        if (r < 0)
-                return r;
-        r = sysfs_read_link_name(path, ret);
-        if (r == -ENOENT) {
-                *ret = NULL;
-                return 0;
-        }
-        return r;
-}
-
 struct driver_condition {
         const struct pci_address *address;
         const char *expected; /* NULL: no driver */
@@ -73,7 +58,7 @@ static bool driver_is(void *userdata) {
         struct driver_condition *c = userdata;
         _cleanup_(freep) char *driver = NULL;
 
-        if (read_driver(c->address, &driver) < 0)
+        if (pci_device_read_driver(c->address, &driver) < 0)
                 return false;
         return streq_ptr(driver, c->expected);
 }
@@ -327,14 +312,14 @@ static int give_back(struct operation *op, const struct device_record *record, c
                                 return write_failed(op, d, "write drivers_probe", r);
                         if (!wait_for_driver(op, &a, record->original_driver)) {
                                 _cleanup_(freep) char *now = NULL;
-                                if (read_driver(&a, &now) >= 0 && !now)
+                                if (pci_device_read_driver(&a, &now) >= 0 && !now)
                                         remove_and_rescan(op, &a, d->name);
                                 (void) wait_for_driver(op, &a, record->original_driver);
                         }
                 }
         }
 
-        r = read_driver(&a, ret_driver);
+        r = pci_device_read_driver(&a, ret_driver);
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read the driver of %s: %s",
                                       d->name, strerror(-r));
@@ -447,7 +432,7 @@ static int move_to_vfio(struct operation *op, const struct pci_device *d) {
                 return write_failed(op, d, "write drivers_probe", r);
         if (!wait_for_driver(op, &d->address, VFIO_PCI)) {
                 _cleanup_(freep) char *now = NULL;
-                (void) read_driver(&d->address, &now);
+                (void) pci_device_read_driver(&d->address, &now);
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -EIO,
                                       "vfio-pci did not bind %s within %.1f s (its driver is %s now). 'dmesg' may "
                                       "say why (an IOMMU not enabled, a device that fails reset).",
@@ -531,7 +516,7 @@ int driver_ops_attach(struct operation *op) {
                 {
                         _cleanup_(freep) char *now = NULL;
                         char *longer = NULL;
-                        if (read_driver(&op->address, &now) >= 0 && op->error_message &&
+                        if (pci_device_read_driver(&op->address, &now) >= 0 && op->error_message &&
                             asprintf(&longer, "%s Rolled back: %s is on %s.", op->error_message, op->name,
                                      driver_or_none(now)) >= 0) {
                                 free(op->error_message);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "address-directory.h"
 #include "macro.h"
 #include "sysfs.h"
 
@@ -72,6 +73,10 @@ static int read_link(const struct pci_address *a, const char *attribute, char **
                 return 0;
         }
         return r;
+}
+
+int pci_device_read_driver(const struct pci_address *a, char **ret) {
+        return read_link(a, "driver", ret);
 }
 
 static int read_driver_override(const struct pci_address *a, char **ret) {
@@ -221,48 +226,6 @@ int pci_device_load(struct udev_hwdb *hwdb, const struct pci_address *a, struct 
         return 0;
 }
 
-static int address_compare(const void *a, const void *b) {
-        return pci_address_compare(a, b);
-}
-
 int pci_device_enumerate(struct pci_address **ret, size_t *ret_count) {
-        _cleanup_(closedirp) DIR *dir = NULL;
-        _cleanup_(freep) struct pci_address *list = NULL;
-        size_t count = 0, allocated = 0;
-        struct dirent *de;
-
-        dir = opendir(SYSFS_PCI_DEVICES);
-        if (!dir) {
-                /* A machine without PCI (or a container without sysfs) simply has no devices. */
-                if (errno == ENOENT) {
-                        *ret = NULL;
-                        *ret_count = 0;
-                        return 0;
-                }
-                return negative_errno();
-        }
-
-        while ((errno = 0, de = readdir(dir))) {
-                struct pci_address a;
-
-                if (pci_address_parse(de->d_name, &a) < 0)
-                        continue;
-                if (count == allocated) {
-                        size_t n = allocated ? allocated * 2 : 64;
-                        struct pci_address *p = reallocarray(list, n, sizeof(*list));
-                        if (!p)
-                                return -ENOMEM;
-                        list = p;
-                        allocated = n;
-                }
-                list[count++] = a;
-        }
-        if (errno != 0)
-                return negative_errno();
-
-        if (count > 0)
-                qsort(list, count, sizeof(*list), address_compare);
-        *ret = TAKE_PTR(list);
-        *ret_count = count;
-        return 0;
+        return address_directory_list(SYSFS_PCI_DEVICES, ret, ret_count);
 }

@@ -32,6 +32,9 @@ int pci_device_load(struct udev_hwdb *hwdb, const struct pci_address *address, s
 struct pci_device *pci_device_free(struct pci_device *device);
 void pci_device_freep(struct pci_device **device);
 
+/* The driver bound to a device right now; *ret is NULL when none is. */
+int pci_device_read_driver(const struct pci_address *address, char **ret);
+
 /* Every PCI function the kernel knows, sorted by address. */
 int pci_device_enumerate(struct pci_address **ret, size_t *ret_count);
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "address-directory.h"
 #include "macro.h"
 
 struct device_record *device_record_free(struct device_record *record) {
@@ -245,47 +246,7 @@ int state_remove(const char *state_dir, const struct pci_address *address) {
         return 0;
 }
 
-static int address_compare(const void *a, const void *b) {
-        return pci_address_compare(a, b);
-}
-
 int state_list(const char *state_dir, struct pci_address **ret, size_t *ret_count) {
-        _cleanup_(closedirp) DIR *dir = NULL;
-        _cleanup_(freep) struct pci_address *list = NULL;
-        size_t count = 0, allocated = 0;
-        struct dirent *de;
-
-        dir = opendir(state_dir);
-        if (!dir) {
-                if (errno != ENOENT)
-                        return negative_errno();
-                *ret = NULL;
-                *ret_count = 0;
-                return 0;
-        }
-        while ((errno = 0, de = readdir(dir))) {
-                char canonical[PCI_ADDRESS_STRING_MAX];
-                struct pci_address a;
-
-                /* Only canonical names are records; leftover temporary files are not. */
-                if (pci_address_parse(de->d_name, &a) < 0 ||
-                    strcmp(pci_address_format(&a, canonical), de->d_name) != 0)
-                        continue;
-                if (count == allocated) {
-                        size_t n = allocated ? allocated * 2 : 16;
-                        struct pci_address *p = reallocarray(list, n, sizeof(*p));
-                        if (!p)
-                                return -ENOMEM;
-                        list = p;
-                        allocated = n;
-                }
-                list[count++] = a;
-        }
-        if (errno != 0)
-                return negative_errno();
-        if (count > 1)
-                qsort(list, count, sizeof(*list), address_compare);
-        *ret = TAKE_PTR(list);
-        *ret_count = count;
-        return 0;
+        /* Records are named by canonical address; temporary files of an interrupted write are not. */
+        return address_directory_list(state_dir, ret, ret_count);
 }
