@@ -70,6 +70,16 @@ static bool wait_for_driver(struct operation *op, const struct pci_address *a, c
         return wait_until(driver_is, &c, op->settle_usec);
 }
 
+static bool driver_bound(void *userdata) {
+        _cleanup_(freep) char *driver = NULL;
+
+        return pci_device_read_driver(userdata, &driver) >= 0 && driver;
+}
+
+static bool wait_for_bound(struct operation *op, const struct pci_address *a) {
+        return wait_until(driver_bound, (void *) a, op->settle_usec);
+}
+
 static bool device_exists(void *userdata) {
         char path[PATH_MAX];
         struct stat st;
@@ -310,11 +320,12 @@ static int give_back(struct operation *op, const struct device_record *record, c
                         r = pci_bus_write("drivers_probe", d->name);
                         if (r < 0)
                                 return write_failed(op, d, "write drivers_probe", r);
-                        if (!wait_for_driver(op, &a, record->original_driver)) {
-                                _cleanup_(freep) char *now = NULL;
-                                if (pci_device_read_driver(&a, &now) >= 0 && !now)
-                                        remove_and_rescan(op, &a, d->name);
-                                (void) wait_for_driver(op, &a, record->original_driver);
+                        /* Wait for any driver, not the recorded one: when another driver takes the
+                         * device, the mismatch is known at once instead of after a full wait. */
+                        if (!wait_for_bound(op, &a)) {
+                                /* Nothing bound at all: the last resort, then look again. */
+                                remove_and_rescan(op, &a, d->name);
+                                (void) wait_for_bound(op, &a);
                         }
                 }
         }
