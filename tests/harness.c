@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "harness.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -13,6 +11,8 @@
 #include <unistd.h>
 
 #include "pci-tree.h"
+#include "polkitd.h"
+#include "test-process.h"
 #include "vfio-passthrough-bus.h"
 
 /* Paths of the programs under test, set by meson so the tests run the freshly built binaries. */
@@ -22,89 +22,18 @@
 
 #define STARTUP_TIMEOUT_USEC (20 * G_USEC_PER_SEC)
 
-/* Children of a test that aborts must not outlive it and hold its output open. */
-static void die_with_parent(gpointer data) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static int open_log(struct harness *h, const char *name, char **ret_path) {
-        g_autofree char *path = g_build_filename(h->tmpdir, name, NULL);
-        int fd = g_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-        g_assert_cmpint(fd, >=, 0);
-        if (ret_path)
-                *ret_path = g_steal_pointer(&path);
-        return fd;
-}
-
-static char *write_bus_config(const char *tmpdir, const char *socket_path) {
-        g_autofree char *template = NULL;
-        g_autofree char *config = NULL;
-        g_autoptr(GError) error = NULL;
-        char *path = g_build_filename(tmpdir, "system-bus.conf", NULL);
-        g_auto(GStrv) parts = NULL;
-
-        g_assert_true(g_file_get_contents(TEST_DATA_DIR "/system-bus.conf.in", &template, NULL, &error));
-        g_assert_no_error(error);
-        parts = g_strsplit(template, "@BUS_SOCKET@", -1);
-        config = g_strjoinv(socket_path, parts);
-        g_strfreev(parts);
-        parts = g_strsplit(config, "@POLICY_FILE@", -1);
-        g_free(config);
-        config = g_strjoinv(BUS_POLICY_FILE, parts);
-
-        g_assert_true(g_file_set_contents(path, config, -1, &error));
-        g_assert_no_error(error);
-        return path;
+        return test_open_log(h->tmpdir, name, ret_path);
 }
 
 static void start_bus(struct harness *h) {
-        g_autofree char *socket_path = g_build_filename(h->tmpdir, "system_bus_socket", NULL);
-        g_autofree char *config = write_bus_config(h->tmpdir, socket_path);
-        g_autoptr(GError) error = NULL;
-        /* The bus prints its address once it listens: reading it is the readiness signal
-         * (the socket file alone exists before listen(), and a connect then is refused). */
-        const char *argv[] = { "dbus-daemon", "--nofork", "--nopidfile", "--nosyslog", "--print-address",
-                               "--config-file", config, NULL };
-        g_auto(GStrv) env = g_environ_unsetenv(g_get_environ(), "LD_PRELOAD");
-        int log_fd = open_log(h, "bus.log", NULL);
-        char address[4096];
-        int ready[2];
-        ssize_t n;
-
-        g_assert_cmpint(pipe2(ready, O_CLOEXEC), ==, 0);
-        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
-                                             die_with_parent, NULL, &h->bus_pid, -1, ready[1], log_fd, &error));
-        g_assert_no_error(error);
-        close(log_fd);
-        close(ready[1]);
-        do
-                n = read(ready[0], address, sizeof(address) - 1);
-        while (n < 0 && errno == EINTR);
-        close(ready[0]);
-        if (n <= 0)
-                g_error("dbus-daemon did not start; see %s/bus.log", h->tmpdir);
-        h->bus_address = g_strdup_printf("unix:path=%s", socket_path);
-
-        g_assert_cmpint(g_chmod(socket_path, 0777), ==, 0);
-        h->connection = g_dbus_connection_new_for_address_sync(
-                h->bus_address,
-                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                NULL, NULL, &error);
-        g_assert_no_error(error);
+        /* Both policies as installed: only root owns our name, only polkitd owns polkit's. */
+        const char *policies[] = { BUS_POLICY_FILE, POLKIT_BUS_POLICY, NULL };
+        private_bus_start(&h->bus, h->tmpdir, policies);
 }
 
 static gboolean name_has_owner(struct harness *h) {
-        g_autoptr(GVariant) reply = NULL;
-        gboolean owned = FALSE;
-
-        reply = g_dbus_connection_call_sync(h->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                            "org.freedesktop.DBus", "NameHasOwner",
-                                            g_variant_new("(s)", VFIO_PT_BUS_NAME), G_VARIANT_TYPE("(b)"),
-                                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-        if (reply)
-                g_variant_get(reply, "(b)", &owned);
-        return owned;
+        return private_bus_name_has_owner(&h->bus, VFIO_PT_BUS_NAME);
 }
 
 static char **daemon_environment(struct harness *h) {
@@ -112,7 +41,7 @@ static char **daemon_environment(struct harness *h) {
         char **env = g_get_environ();
         env = g_environ_setenv(env, "UMOCKDEV_DIR", root, TRUE);
         env = g_environ_setenv(env, "LD_PRELOAD", UMOCKDEV_PRELOAD, TRUE);
-        env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus_address, TRUE);
+        env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus.address, TRUE);
         env = g_environ_setenv(env, "VFIO_PASSTHROUGHD_DEBUG", "1", TRUE);
         /* The sanitizer runtime would insist on being first in LD_PRELOAD. */
         env = g_environ_setenv(env, "ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1:abort_on_error=1", FALSE);
@@ -151,7 +80,7 @@ static void start_daemon(struct harness *h) {
         g_ptr_array_add(argv, NULL);
 
         g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, env,
-                                             G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL, &h->daemon_pid,
+                                             G_SPAWN_DO_NOT_REAP_CHILD, test_child_die_with_parent, NULL, &h->daemon_pid,
                                              -1, log_fd, log_fd, &error));
         g_assert_no_error(error);
         close(log_fd);
@@ -196,7 +125,14 @@ void harness_start_with(struct harness *h, const struct harness_options *options
                 h->emulator = kernel_emulator_new(h->testbed, options->cdev_kernel);
         }
         start_bus(h);
+        /* Before the daemon, as on a booted system: its first call may need polkit. */
+        if (options->with_polkit)
+                h->polkitd_pid = polkitd_start(&h->bus, h->tmpdir, options->polkit_rules);
         start_daemon(h);
+}
+
+void harness_kill_polkitd(struct harness *h) {
+        polkitd_kill(&h->bus, &h->polkitd_pid);
 }
 
 void harness_restart_daemon(struct harness *h) {
@@ -224,36 +160,6 @@ char *harness_daemon_log(struct harness *h) {
         return log;
 }
 
-/* Stops a child and returns its wait status; a child that ignores SIGTERM gets SIGKILL. */
-static int stop_child(GPid pid) {
-        int status = 0;
-
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 1000; i++) {
-                if (waitpid(pid, &status, WNOHANG) == pid)
-                        return status;
-                g_usleep(10000);
-        }
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        return status;
-}
-
-/* The harness' scratch directory: files, the bus socket, the state directory. */
-static void remove_tree(const char *path) {
-        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-        const char *name;
-
-        while (dir && (name = g_dir_read_name(dir))) {
-                g_autofree char *child = g_build_filename(path, name, NULL);
-                if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-                        remove_tree(child);
-                else
-                        g_unlink(child);
-        }
-        g_rmdir(path);
-}
-
 void harness_stop_daemon(struct harness *h) {
         int status;
 
@@ -262,7 +168,7 @@ void harness_stop_daemon(struct harness *h) {
         /* A daemon worker blocked in a hanging unbind gets through, so the daemon can exit. */
         if (h->emulator)
                 kernel_emulator_release_all(h->emulator);
-        status = stop_child(h->daemon_pid);
+        status = test_stop_child(h->daemon_pid);
         h->daemon_pid = 0;
         /* A clean exit on SIGTERM; a sanitizer or valgrind finding shows up as a failure here. */
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -273,17 +179,16 @@ void harness_stop_daemon(struct harness *h) {
 
 void harness_stop(struct harness *h) {
         harness_stop_daemon(h);
-        g_clear_object(&h->connection);
-        if (h->bus_pid > 0)
-                stop_child(h->bus_pid);
+        if (h->polkitd_pid > 0)
+                test_stop_child(h->polkitd_pid);
+        private_bus_stop(&h->bus);
         g_clear_pointer(&h->emulator, kernel_emulator_free);
         g_clear_object(&h->testbed);
         g_free(h->state_dir);
         g_free(h->kmod_dir);
         if (h->tmpdir)
-                remove_tree(h->tmpdir);
+                test_remove_tree(h->tmpdir);
         g_free(h->tmpdir);
-        g_free(h->bus_address);
         g_free(h->daemon_log);
         memset(h, 0, sizeof(*h));
 }
@@ -294,20 +199,25 @@ static void append_args(GPtrArray *argv, const char *first, va_list ap) {
         g_ptr_array_add(argv, NULL);
 }
 
+/* What the child of run_tool() becomes, looked up before fork. */
+struct caller_setup {
+        rlim_t memlock;
+        gboolean change_identity;
+        struct test_identity identity;
+};
+
 /* Runs in the child between fork and exec: become the caller the test asked for. */
 static void become_caller(gpointer data) {
-        const struct harness_caller *caller = data;
+        const struct caller_setup *setup = data;
 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (!caller)
-                return;
-        if (caller->memlock > 0) {
-                struct rlimit limit = { caller->memlock, caller->memlock };
+        if (setup->memlock > 0) {
+                struct rlimit limit = { setup->memlock, setup->memlock };
                 if (setrlimit(RLIMIT_MEMLOCK, &limit) < 0)
                         _exit(125);
         }
-        if (caller->uid > 0 && (setgroups(0, NULL) < 0 || setgid(caller->uid) < 0 || setuid(caller->uid) < 0))
-                _exit(125);
+        if (setup->change_identity)
+                test_become(&setup->identity);
 }
 
 /* Runs a client tool as the tests' user would: on the harness' bus, without umockdev. */
@@ -315,15 +225,32 @@ static int run_tool(struct harness *h, const struct harness_caller *caller, GPtr
                     char **ret_stderr) {
         g_auto(GStrv) env = g_get_environ();
         g_autoptr(GError) error = NULL;
+        struct caller_setup setup = {};
         int status;
 
-        env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus_address, TRUE);
+        if (caller) {
+                setup.memlock = caller->memlock;
+                setup.change_identity = caller->uid > 0;
+                if (setup.change_identity)
+                        test_identity_of_uid(caller->uid, &setup.identity);
+        }
+        env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus.address, TRUE);
         env = g_environ_unsetenv(env, "LD_PRELOAD");
-        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH, become_caller,
-                                   (gpointer) caller, ret_stdout, ret_stderr, &status, &error));
+        g_assert_true(g_spawn_sync("/", (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH, become_caller, &setup,
+                                   ret_stdout, ret_stderr, &status, &error));
         g_assert_no_error(error);
         g_assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
+}
+
+int harness_run_as(struct harness *h, const struct harness_caller *caller, const char *const *argv,
+                   char **ret_stdout, char **ret_stderr) {
+        g_autoptr(GPtrArray) args = g_ptr_array_new();
+
+        for (const char *const *a = argv; *a; a++)
+                g_ptr_array_add(args, (char *) *a);
+        g_ptr_array_add(args, NULL);
+        return run_tool(h, caller, args, ret_stdout, ret_stderr);
 }
 
 int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
@@ -351,7 +278,7 @@ int harness_run_ctl_as(struct harness *h, const struct harness_caller *caller, c
 
 int harness_run_busctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
                           char **ret_stderr, const char *first_arg, ...) {
-        g_autofree char *address = g_strdup_printf("--address=%s", h->bus_address);
+        g_autofree char *address = g_strdup_printf("--address=%s", h->bus.address);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         va_list ap;
 
@@ -364,7 +291,7 @@ int harness_run_busctl_as(struct harness *h, const struct harness_caller *caller
 }
 
 int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
-        g_autofree char *address = g_strdup_printf("--address=%s", h->bus_address);
+        g_autofree char *address = g_strdup_printf("--address=%s", h->bus.address);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         va_list ap;
 
@@ -378,7 +305,7 @@ int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, 
 
 GVariant *harness_call(struct harness *h, const char *method, GVariant *parameters, const char *reply_type,
                        GError **error) {
-        return g_dbus_connection_call_sync(h->connection, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
+        return g_dbus_connection_call_sync(h->bus.connection, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
                                            method, parameters, reply_type ? G_VARIANT_TYPE(reply_type) : NULL,
                                            G_DBUS_CALL_FLAGS_NONE, 30000, NULL, error);
 }

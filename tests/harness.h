@@ -7,6 +7,7 @@
 #include <umockdev.h>
 
 #include "kernel-emulator.h"
+#include "private-bus.h"
 
 /* How a harness differs from the plain read-only one of harness_start(). */
 struct harness_options {
@@ -14,19 +15,20 @@ struct harness_options {
         gboolean cdev_kernel;      /* the emulated kernel has the VFIO device cdev */
         gboolean without_vfio_pci; /* vfio-pci not loaded, and libkmod finds no module to load */
         int operation_timeout;     /* --operation-timeout=SEC; 0: the daemon's default */
+        gboolean with_polkit;      /* the real polkitd on the bus, deciding with the project's .policy */
+        const char *const *polkit_rules; /* its rules: file name, text, …, NULL (see polkitd_start()) */
 };
 
 /* One private world per test: a umockdev testbed holding the fake PCI tree, a private
- * dbus-daemon configured like the system bus, and the real vfio-passthroughd on it, in a mount
- * namespace where the host's /sys is read-only. */
+ * dbus-daemon configured like the system bus, optionally the real polkitd on it, and the real
+ * vfio-passthroughd on it, in a mount namespace where the host's /sys is read-only. */
 struct harness {
         UMockdevTestbed *testbed;
         char *tmpdir;
-        char *bus_address;
-        GPid bus_pid;
+        struct private_bus bus;
+        GPid polkitd_pid; /* 0 unless options.with_polkit */
         GPid daemon_pid;
         char *daemon_log; /* the daemon's stderr */
-        GDBusConnection *connection;
         struct harness_options options;
         struct kernel_emulator *emulator; /* NULL unless options.emulate_kernel */
         char *state_dir;
@@ -41,8 +43,11 @@ void harness_start_with(struct harness *h, const struct harness_options *options
  * state directory. */
 void harness_restart_daemon(struct harness *h);
 
-/* Who runs a client tool: uid (0 keeps the test's own), and the RLIMIT_MEMLOCK it runs with
- * (0 keeps the test's own). */
+/* Kills polkitd, as a crash would; the daemon stays up. */
+void harness_kill_polkitd(struct harness *h);
+
+/* Who runs a client tool: uid (0 keeps the test's own; a user's groups come with it), and the
+ * RLIMIT_MEMLOCK it runs with (0 keeps the test's own). */
 struct harness_caller {
         uid_t uid;
         rlim_t memlock;
@@ -63,6 +68,11 @@ int harness_run_ctl_as(struct harness *h, const struct harness_caller *caller, c
                        char **ret_stderr, const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
 int harness_run_busctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
                           char **ret_stderr, const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
+
+/* Runs argv (searched in PATH) as caller (NULL: the test's own identity) against the harness'
+ * bus, without umockdev. Returns the exit status. */
+int harness_run_as(struct harness *h, const struct harness_caller *caller, const char *const *argv,
+                   char **ret_stdout, char **ret_stderr);
 
 /* Calls a method of the daemon; returns the reply or NULL with *error set. */
 GVariant *harness_call(struct harness *h, const char *method, GVariant *parameters, const char *reply_type,

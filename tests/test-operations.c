@@ -179,7 +179,7 @@ static void on_reply(GObject *source, GAsyncResult *result, gpointer data) {
 
 static void call_async(Fixture *f, const char *method, GVariant *parameters, struct pending_call *p) {
         memset(p, 0, sizeof(*p));
-        g_dbus_connection_call(f->h.connection, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE, method,
+        g_dbus_connection_call(f->h.bus.connection, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE, method,
                                parameters, NULL, G_DBUS_CALL_FLAGS_NONE, 60000, NULL, on_reply, p);
 }
 

@@ -266,7 +266,7 @@ static void test_device_changed_signal(Fixture *f, gconstpointer data) {
         gint64 deadline;
         guint id;
 
-        id = g_dbus_connection_signal_subscribe(f->h.connection, VFIO_PT_BUS_NAME, VFIO_PT_INTERFACE, "DeviceChanged",
+        id = g_dbus_connection_signal_subscribe(f->h.bus.connection, VFIO_PT_BUS_NAME, VFIO_PT_INTERFACE, "DeviceChanged",
                                                 VFIO_PT_OBJECT_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_signal,
                                                 seen, NULL);
         /* Make sure the match rule is in place before the event. */
@@ -278,7 +278,7 @@ static void test_device_changed_signal(Fixture *f, gconstpointer data) {
         deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
         while (seen->len == 0 && g_get_monotonic_time() < deadline)
                 g_main_context_iteration(NULL, FALSE) || (g_usleep(10000), TRUE);
-        g_dbus_connection_signal_unsubscribe(f->h.connection, id);
+        g_dbus_connection_signal_unsubscribe(f->h.bus.connection, id);
 
         g_assert_cmpuint(seen->len, ==, 1);
         g_variant_get(g_ptr_array_index(seen, 0), "(&s&s&s)", &address, &action, &driver);

@@ -4,10 +4,15 @@
  *   error <D-Bus error name>: <message>
  * busctl prints only an error's message; the tests need its name.
  *
- *   polkit-test-caller [--interactive] [--drop-to=UID] METHOD DEVICE [USER] FLAGS
+ *   polkit-test-caller [--interactive] [--drop-to=UID | --connect-as=UID] METHOD DEVICE [USER] FLAGS
  *
  * --drop-to=UID connects first and then changes the process' uids, so the call is sent by a
- * process that is UID now over a connection that the bus knows as the connecting user. */
+ * process that is UID now over a connection that the bus knows as the connecting user.
+ *
+ * --connect-as=UID (run as root) is the other way round: it connects with UID as its effective
+ * uid and takes root back before calling, so a root process sends the call over a connection the
+ * bus knows as UID — as when a setuid-root program is handed an unprivileged user's connection,
+ * or a pid's /proc entry is read after the process gained privileges. */
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -27,12 +32,28 @@ static int drop_to(uid_t uid) {
         return 0;
 }
 
+static int connect_as(uid_t uid, sd_bus **ret) {
+        const char *unique;
+        int r;
+
+        if (setegid((gid_t) uid) < 0 || seteuid(uid) < 0)
+                return negative_errno();
+        r = sd_bus_open_system(ret);
+        /* The bus takes the peer's credentials at connect() and checks them during the
+         * authentication: finish both (Hello included) before becoming root again. */
+        if (r >= 0)
+                r = sd_bus_get_unique_name(*ret, &unique);
+        if (seteuid(0) < 0 || setegid(0) < 0)
+                return negative_errno();
+        return r;
+}
+
 int main(int argc, char **argv) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         bool interactive = false;
-        long drop_uid = -1;
+        long drop_uid = -1, connect_uid = -1;
         const char *method, *text;
         int i = 1, r;
 
@@ -41,6 +62,8 @@ int main(int argc, char **argv) {
                         interactive = true;
                 else if (strncmp(argv[i], "--drop-to=", 10) == 0)
                         drop_uid = strtol(argv[i] + 10, NULL, 10);
+                else if (strncmp(argv[i], "--connect-as=", 13) == 0)
+                        connect_uid = strtol(argv[i] + 13, NULL, 10);
                 else
                         return 2;
         }
@@ -48,7 +71,7 @@ int main(int argc, char **argv) {
                 return 2;
         method = argv[i];
 
-        r = sd_bus_open_system(&bus);
+        r = connect_uid >= 0 ? connect_as((uid_t) connect_uid, &bus) : sd_bus_open_system(&bus);
         if (r < 0) {
                 fprintf(stderr, "connect: %s\n", strerror(-r));
                 return 1;

@@ -4,27 +4,19 @@
 #include <gio/gio.h>
 #include <sys/types.h>
 
-/* The world of one polkit test: a private system-like dbus-daemon, the real polkitd on it in
- * its own mount namespace (the project's .policy and the test's .rules bind-mounted over the
- * system's polkit directories, nothing of the host changed), and the service under test.
- * Needs root: polkitd starts as root and drops to its own user, and callers run as test users. */
+#include "polkitd.h"
+#include "private-bus.h"
+
+/* The world of one polkit test: the private system-like bus, the real polkitd on it (see
+ * polkitd.h), and the stand-in service under test. Needs root: polkitd starts as root and drops
+ * to its own user, and callers run as test users. */
 struct polkit_world {
         char *tmpdir;
-        char *bus_address;
-        GPid bus_pid;
+        struct private_bus bus;
         GPid polkitd_pid;
         GPid service_pid;
         char *service_log;
-        GDBusConnection *connection; /* root's, for watching names */
 };
-
-#define POLKIT_TEST_GROUP "vfio"
-#define POLKIT_TEST_MEMBER "vfio-pt-member"
-#define POLKIT_TEST_OUTSIDER "vfio-pt-outsider"
-
-/* Makes the test group and users if they are missing (idempotent; needs root). */
-void polkit_test_users_ensure(void);
-uid_t polkit_test_uid(const char *user);
 
 /* rules: NULL-terminated list of file name, JavaScript text, file name, text, ... (may be NULL).
  * run_polkitd FALSE: a system without polkit. */

@@ -16,18 +16,6 @@
 #define ACCESS_DENIED "error org.freedesktop.DBus.Error.AccessDenied"
 #define INTERACTIVE_REQUIRED "error org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
 
-/* Desktop users sit in an active local session, where the .policy's allow_active applies. The
- * test callers have no logind session, so polkit would apply allow_any ("no") to all of them;
- * this rule gives them what an active session gets, so the challenge path is exercised. It is
- * named to run after the example rule (90 > 50), as a system's later rules would. */
-static const char active_session_rule[] =
-        "polkit.addRule(function(action, subject) {\n"
-        "    if (action.id == 'org.vfio.passthrough.grant-other' || action.id == 'org.vfio.passthrough.force')\n"
-        "        return polkit.Result.AUTH_ADMIN;\n"
-        "    if (action.id.indexOf('org.vfio.passthrough.') == 0)\n"
-        "        return polkit.Result.AUTH_ADMIN_KEEP;\n"
-        "});\n";
-
 /* Per-device rule: the details reach polkit. */
 static const char group6_rule[] =
         "polkit.addRule(function(action, subject) {\n"
@@ -36,12 +24,6 @@ static const char group6_rule[] =
         "        action.lookup('operation') == 'attach')\n"
         "        return polkit.Result.YES;\n"
         "});\n";
-
-static char *example_rule(void) {
-        char *text = NULL;
-        g_assert_true(g_file_get_contents(EXAMPLE_RULES_FILE, &text, NULL, NULL));
-        return text;
-}
 
 /* Calls METHOD as user (NULL: root) through polkit-test-caller; returns its one-line verdict. */
 static char *call_as(struct polkit_world *w, const char *user, gboolean interactive, const char *method,
@@ -110,10 +92,10 @@ static void assert_never_allowed(struct polkit_world *w, const char *user) {
 /* ---- the matrix ---- */
 
 static void start_with_rules(struct polkit_world *w, gboolean active_session) {
-        g_autofree char *example = example_rule();
+        g_autofree char *example = polkit_test_example_rule();
         const char *rules[] = {
-                "50-vfio-passthrough-group.rules", example,
-                active_session ? "90-as-active-session.rules" : NULL, active_session_rule,
+                POLKIT_TEST_EXAMPLE_RULES, example,
+                active_session ? POLKIT_TEST_ACTIVE_SESSION_RULES : NULL, polkit_test_active_session_rule,
                 NULL,
         };
         polkit_world_start(w, rules, TRUE);
@@ -246,7 +228,7 @@ static void test_busctl(void) {
         g_autofree char *out = NULL, *err = NULL;
 
         start_with_rules(&w, TRUE);
-        address = g_strdup_printf("--address=%s", w.bus_address);
+        address = g_strdup_printf("--address=%s", w.bus.address);
         {
                 const char *argv[] = { "busctl", address, "--allow-interactive-authorization=no", "call",
                                        "org.vfio.Passthrough1", "/org/vfio/Passthrough1", "org.vfio.Passthrough1",
@@ -323,7 +305,7 @@ static void test_caller_gone(void) {
         gint64 deadline;
 
         start_with_rules(&w, TRUE);
-        address = g_strdup_printf("--address=%s", w.bus_address);
+        address = g_strdup_printf("--address=%s", w.bus.address);
         {
                 const char *argv[] = { "busctl", address, "--expect-reply=no", "call", "org.vfio.Passthrough1",
                                        "/org/vfio/Passthrough1", "org.vfio.Passthrough1", "Attach", "st", DEVICE2,
@@ -354,7 +336,7 @@ static guint32 pending_checks(struct polkit_world *w) {
         g_autoptr(GVariant) reply = NULL;
         guint32 n;
 
-        reply = g_dbus_connection_call_sync(w->connection, "org.vfio.Passthrough1", "/org/vfio/Passthrough1",
+        reply = g_dbus_connection_call_sync(w->bus.connection, "org.vfio.Passthrough1", "/org/vfio/Passthrough1",
                                             "org.vfio.Passthrough1", "PendingChecks", NULL, G_VARIANT_TYPE("(u)"),
                                             G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &error);
         g_assert_no_error(error);
@@ -478,13 +460,8 @@ static void skip(gconstpointer reason) {
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
 
-        /* polkitd must start as root, and the callers must really be other users. */
-        if (geteuid() != 0) {
-                g_test_add_data_func("/polkit/skipped", "needs root (run by .ci/run as root)", skip);
-                return g_test_run();
-        }
-        if (access(POLKITD_PATH, X_OK) < 0) {
-                g_test_add_data_func("/polkit/skipped", POLKITD_PATH " is missing: install polkitd", skip);
+        if (polkit_test_unavailable()) {
+                g_test_add_data_func("/polkit/skipped", polkit_test_unavailable(), skip);
                 return g_test_run();
         }
         polkit_test_users_ensure();

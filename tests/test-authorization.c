@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Who may do what, end to end: the real vfio-passthroughd (under umockdev, with the kernel
+ * emulator) and the real polkitd on one private system-like bus, called by processes that really
+ * run as the test users. Every privileged call × every kind of caller gets the expected reply,
+ * and whenever the answer is no, nothing changed: not the (emulated) sysfs, not /dev/vfio, not
+ * the state directory, and the emulated kernel saw no write at all. */
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "kernel-emulator.h"
+#include "pci-tree.h"
+#include "polkitd.h"
+#include "vfio-passthrough-bus.h"
+
+#define DEVICE "0000:59:00.0"  /* igb, IOMMU group 6 */
+#define DEVICE2 "0000:59:00.1" /* its twin, group 7 */
+#define HOST_DRIVER "igb"
+#define GROUP_NODE "vfio/6"
+#define OTHER_USER "nobody" /* somebody who is none of the callers */
+#define OTHER_UID 65534
+
+/* polkit-test-caller's verdicts: "ok …" or "error NAME: message". */
+#define OK "ok "
+#define ACCESS_DENIED "error org.freedesktop.DBus.Error.AccessDenied: "
+#define INTERACTIVE_REQUIRED "error org.freedesktop.DBus.Error.InteractiveAuthorizationRequired: "
+#define NO_POLKIT ACCESS_DENIED "polkit is not available"
+
+/* ---- the matrix ---------------------------------------------------------------------------- */
+
+enum call_kind { DETACH, ATTACH, RESTORE, GRANT_SELF, GRANT_OTHER, FORCE, N_CALLS };
+
+/* One privileged call, with the arguments that make it the action named. */
+struct privileged_call {
+        const char *name;
+        const char *method;
+        const char *grant_to; /* Grant's user argument ("" = the caller); NULL: not Grant */
+        const char *flags;
+        gboolean on_attached; /* needs DEVICE on vfio-pci first (root attaches it) */
+        const char *action;   /* the one polkit action the daemon checks */
+};
+
+static const struct privileged_call calls[N_CALLS] = {
+        [DETACH] = { "detach", "Detach", NULL, "0", FALSE, "org.vfio.passthrough.detach" },
+        [ATTACH] = { "attach", "Attach", NULL, "0", FALSE, "org.vfio.passthrough.attach" },
+        [RESTORE] = { "restore", "Restore", NULL, "0", TRUE, "org.vfio.passthrough.restore" },
+        [GRANT_SELF] = { "grant-self", "Grant", "", "0", TRUE, "org.vfio.passthrough.grant" },
+        [GRANT_OTHER] = { "grant-other", "Grant", OTHER_USER, "0", TRUE, "org.vfio.passthrough.grant-other" },
+        /* VFIO_PT_FLAG_FORCE: checked as .force instead of .detach. */
+        [FORCE] = { "force", "Detach", NULL, "1", FALSE, "org.vfio.passthrough.force" },
+};
+
+/* The polkit configuration a caller meets. */
+enum world {
+        WORLD_EXAMPLE_RULE,    /* the shipped example rule installed; callers outside any session */
+        WORLD_ACTIVE_SESSION,  /* … and callers treated as sitting in an active local session */
+        WORLD_WITHOUT_POLKITD, /* polkit installed (its bus policy is there) but polkitd not running */
+};
+
+struct caller_row {
+        const char *name;
+        enum world world;
+        const char *user; /* NULL: root */
+        gboolean interactive;
+        const char *expected[N_CALLS];
+};
+
+#define ALL(x) { x, x, x, x, x, x }
+
+static const struct caller_row rows[] = {
+        /* Root passes without asking polkit. */
+        { "root", WORLD_ACTIVE_SESSION, NULL, FALSE, ALL(OK) },
+        /* The example rule: the group may detach, attach, restore and grant to itself, no
+         * password; granting to another user and forcing stay with an admin. */
+        { "member", WORLD_EXAMPLE_RULE, POLKIT_TEST_MEMBER, FALSE, { OK, OK, OK, OK, ACCESS_DENIED, ACCESS_DENIED } },
+        /* A non-admin member in an active session: grant-other and force want an admin's
+         * password, which it is told, … */
+        { "member-active-session", WORLD_ACTIVE_SESSION, POLKIT_TEST_MEMBER, FALSE,
+          { OK, OK, OK, OK, INTERACTIVE_REQUIRED, INTERACTIVE_REQUIRED } },
+        /* … and allowed to try, with no agent to ask, is refused. */
+        { "member-active-session-interactive", WORLD_ACTIVE_SESSION, POLKIT_TEST_MEMBER, TRUE,
+          { OK, OK, OK, OK, ACCESS_DENIED, ACCESS_DENIED } },
+        { "outsider", WORLD_EXAMPLE_RULE, POLKIT_TEST_OUTSIDER, FALSE, ALL(ACCESS_DENIED) },
+        { "outsider-interactive", WORLD_EXAMPLE_RULE, POLKIT_TEST_OUTSIDER, TRUE, ALL(ACCESS_DENIED) },
+        { "outsider-active-session", WORLD_ACTIVE_SESSION, POLKIT_TEST_OUTSIDER, FALSE, ALL(INTERACTIVE_REQUIRED) },
+        { "outsider-active-session-interactive", WORLD_ACTIVE_SESSION, POLKIT_TEST_OUTSIDER, TRUE, ALL(ACCESS_DENIED) },
+        /* Without polkitd only root gets through; everybody else is told why, never allowed. */
+        { "no-polkitd/root", WORLD_WITHOUT_POLKITD, NULL, FALSE, ALL(OK) },
+        { "no-polkitd/member", WORLD_WITHOUT_POLKITD, POLKIT_TEST_MEMBER, FALSE, ALL(NO_POLKIT) },
+        { "no-polkitd/outsider-interactive", WORLD_WITHOUT_POLKITD, POLKIT_TEST_OUTSIDER, TRUE, ALL(NO_POLKIT) },
+};
+
+struct cell {
+        const struct caller_row *row;
+        const struct privileged_call *call;
+        const char *expected;
+};
+
+/* ---- the world ----------------------------------------------------------------------------- */
+
+typedef struct {
+        struct harness h;
+        char *root; /* the testbed's root directory */
+        char *example_rule;
+} Fixture;
+
+/* extra_rules: more file name/text pairs for polkitd (NULL-terminated; may be NULL). */
+static void start_world(Fixture *f, enum world world, const char *const *extra_rules) {
+        g_autoptr(GPtrArray) rules = g_ptr_array_new();
+        struct harness_options options = {
+                .emulate_kernel = TRUE,
+                .with_polkit = world != WORLD_WITHOUT_POLKITD,
+        };
+
+        f->example_rule = polkit_test_example_rule();
+        g_ptr_array_add(rules, (char *) POLKIT_TEST_EXAMPLE_RULES);
+        g_ptr_array_add(rules, f->example_rule);
+        if (world == WORLD_ACTIVE_SESSION) {
+                g_ptr_array_add(rules, (char *) POLKIT_TEST_ACTIVE_SESSION_RULES);
+                g_ptr_array_add(rules, (char *) polkit_test_active_session_rule);
+        }
+        for (const char *const *r = extra_rules; r && *r; r++)
+                g_ptr_array_add(rules, (char *) *r);
+        g_ptr_array_add(rules, NULL);
+        options.polkit_rules = (const char *const *) rules->pdata;
+
+        harness_start_with(&f->h, &options);
+        f->root = umockdev_testbed_get_root_dir(f->h.testbed);
+}
+
+static void stop_world(Fixture *f) {
+        if (!f->h.tmpdir)
+                return; /* skipped before starting */
+        if (g_test_failed()) {
+                g_autofree char *journal = kernel_emulator_journal(f->h.emulator);
+                g_autofree char *log = harness_daemon_log(&f->h);
+                g_printerr("--- emulator journal ---\n%s--- daemon log ---\n%s\n", journal, log);
+        }
+        g_assert_true(harness_daemon_alive(&f->h));
+        harness_stop(&f->h);
+        g_clear_pointer(&f->root, g_free);
+        g_clear_pointer(&f->example_rule, g_free);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data) {
+        stop_world(f);
+}
+
+/* ---- what the testbed says ----------------------------------------------------------------- */
+
+static void settle(Fixture *f) {
+        kernel_emulator_settle(f->h.emulator);
+}
+
+static char *driver_of(Fixture *f, const char *address) {
+        g_autofree char *syspath = fake_pci_device_syspath(address);
+        g_autofree char *link = g_strdup_printf("%s%s/driver", f->root, syspath);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        return target ? g_path_get_basename(target) : g_strdup("");
+}
+
+static char *override_of(Fixture *f, const char *address) {
+        g_autofree char *syspath = fake_pci_device_syspath(address);
+        g_autofree char *path = g_strdup_printf("%s%s/driver_override", f->root, syspath);
+        char *contents = NULL;
+
+        if (!g_file_get_contents(path, &contents, NULL, NULL))
+                return g_strdup("(no file)");
+        return g_strchomp(contents);
+}
+
+static uid_t node_owner(Fixture *f, const char *node) {
+        g_autofree char *path = g_strdup_printf("%s/dev/%s", f->root, node);
+        struct stat st;
+
+        g_assert_cmpint(lstat(path, &st), ==, 0);
+        return st.st_uid;
+}
+
+static int compare_names(gconstpointer a, gconstpointer b) {
+        return g_strcmp0(*(char *const *) a, *(char *const *) b);
+}
+
+/* Every entry under dir, with owner, mode and (for files) contents, in a stable order. */
+static void describe_tree(GString *out, const char *dir, const char *shown) {
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        const char *name;
+
+        while (d && (name = g_dir_read_name(d)))
+                g_ptr_array_add(names, g_strdup(name));
+        g_ptr_array_sort(names, compare_names);
+        for (guint i = 0; i < names->len; i++) {
+                g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
+                g_autofree char *label = g_build_filename(shown, names->pdata[i], NULL);
+                g_autofree char *contents = NULL;
+                struct stat st;
+
+                g_assert_cmpint(lstat(path, &st), ==, 0);
+                g_string_append_printf(out, "%s %u:%u %o", label, st.st_uid, st.st_gid, st.st_mode);
+                if (S_ISREG(st.st_mode) && g_file_get_contents(path, &contents, NULL, NULL))
+                        g_string_append_printf(out, " [%s]", contents);
+                g_string_append_c(out, '\n');
+                if (S_ISDIR(st.st_mode))
+                        describe_tree(out, path, label);
+        }
+}
+
+/* All that a privileged call could change: each device's driver and driver_override, the
+ * /dev/vfio nodes and the daemon's state directory. */
+static char *snapshot(Fixture *f) {
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autofree char *dev_vfio = g_build_filename(f->root, "dev", "vfio", NULL);
+
+        settle(f);
+        for (size_t i = 0; i < fake_pci_tree_size; i++) {
+                g_autofree char *driver = driver_of(f, fake_pci_tree[i].address);
+                g_autofree char *override = override_of(f, fake_pci_tree[i].address);
+                g_string_append_printf(out, "%s driver=%s override=%s\n", fake_pci_tree[i].address, driver, override);
+        }
+        describe_tree(out, dev_vfio, "/dev/vfio");
+        describe_tree(out, f->h.state_dir, "state");
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* What a test compares after a call that must have been refused. */
+struct before {
+        char *snapshot;
+        char *journal;
+};
+
+static void remember(Fixture *f, struct before *b) {
+        b->snapshot = snapshot(f);
+        b->journal = kernel_emulator_journal(f->h.emulator);
+}
+
+static void assert_nothing_changed(Fixture *f, struct before *b) {
+        g_autofree char *now = snapshot(f);
+        g_autofree char *journal = kernel_emulator_journal(f->h.emulator);
+
+        g_assert_cmpstr(now, ==, b->snapshot);
+        /* Not one write reached the emulated kernel. */
+        g_assert_cmpstr(journal, ==, b->journal);
+        g_clear_pointer(&b->snapshot, g_free);
+        g_clear_pointer(&b->journal, g_free);
+}
+
+/* ---- calling, as the test users ------------------------------------------------------------ */
+
+/* The harness' caller for user (NULL: root, the test's own identity). */
+static const struct harness_caller *caller_for(const char *user, struct harness_caller *buf) {
+        if (!user)
+                return NULL;
+        *buf = (struct harness_caller) { .uid = polkit_test_uid(user) };
+        return buf;
+}
+
+/* Runs polkit-test-caller as user with extra options (NULL-terminated) and returns its verdict. */
+static char *call_with(Fixture *f, const char *user, const char *const *options, const char *method,
+                       const char *device, const char *grant_to, const char *flags) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autofree char *out = NULL, *err = NULL;
+        struct harness_caller buf;
+        int status;
+
+        g_ptr_array_add(argv, (char *) CALLER_PATH);
+        for (const char *const *o = options; o && *o; o++)
+                g_ptr_array_add(argv, (char *) *o);
+        g_ptr_array_add(argv, (char *) method);
+        g_ptr_array_add(argv, (char *) device);
+        if (grant_to)
+                g_ptr_array_add(argv, (char *) grant_to);
+        g_ptr_array_add(argv, (char *) flags);
+        g_ptr_array_add(argv, NULL);
+
+        status = harness_run_as(&f->h, caller_for(user, &buf), (const char *const *) argv->pdata, &out, &err);
+        if (status != 0)
+                g_error("polkit-test-caller exited with %d: %s", status, err);
+        g_strchomp(out);
+        g_test_message("%s%s%s: %s %s %s -> %s", user ? user : "root", options && options[0] ? " " : "",
+                       options && options[0] ? options[0] : "", method, device, grant_to ? grant_to : "", out);
+        settle(f);
+        return g_steal_pointer(&out);
+}
+
+static char *call_as(Fixture *f, const char *user, gboolean interactive, const char *method, const char *device,
+                     const char *grant_to, const char *flags) {
+        const char *options[] = { interactive ? "--interactive" : NULL, NULL };
+        return call_with(f, user, options, method, device, grant_to, flags);
+}
+
+#define assert_prefix(text, prefix)                                                                \
+        do {                                                                                       \
+                if (!g_str_has_prefix((text), (prefix)))                                           \
+                        g_error("expected \"%s…\", got \"%s\"", (prefix), (text));                 \
+        } while (0)
+
+#define assert_contains(text, needle)                                                              \
+        do {                                                                                       \
+                if (!strstr((text), (needle)))                                                     \
+                        g_error("expected \"%s\" in \"%s\"", (needle), (text));                    \
+        } while (0)
+
+/* Root puts DEVICE on vfio-pci, for the calls that need it there. */
+static void attach_as_root(Fixture *f, const char *device) {
+        g_autofree char *verdict = call_as(f, NULL, FALSE, "Attach", device, NULL, "0");
+        g_autofree char *driver = driver_of(f, device);
+
+        assert_prefix(verdict, OK);
+        g_assert_cmpstr(driver, ==, "vfio-pci");
+}
+
+/* An allowed call did what it says. */
+static void assert_done(Fixture *f, const struct cell *c) {
+        g_autofree char *driver = driver_of(f, DEVICE);
+
+        switch (c->call - calls) {
+        case DETACH:
+        case FORCE:
+                g_assert_cmpstr(driver, ==, "");
+                break;
+        case ATTACH:
+                g_assert_cmpstr(driver, ==, "vfio-pci");
+                break;
+        case RESTORE: {
+                g_autofree char *override = override_of(f, DEVICE);
+                g_assert_cmpstr(driver, ==, HOST_DRIVER);
+                g_assert_cmpstr(override, ==, "(null)");
+                break;
+        }
+        case GRANT_SELF:
+                g_assert_cmpuint(node_owner(f, GROUP_NODE), ==, c->row->user ? polkit_test_uid(c->row->user) : 0);
+                break;
+        case GRANT_OTHER:
+                g_assert_cmpuint(node_owner(f, GROUP_NODE), ==, OTHER_UID);
+                break;
+        default:
+                g_assert_not_reached();
+        }
+}
+
+static void test_cell(Fixture *f, gconstpointer data) {
+        const struct cell *c = data;
+        g_autofree char *verdict = NULL;
+        struct before before;
+
+        start_world(f, c->row->world, NULL);
+        if (c->call->on_attached)
+                attach_as_root(f, DEVICE);
+        remember(f, &before);
+        if (!c->call->on_attached)
+                g_assert_cmpstr(before.journal, ==, "");
+
+        verdict = call_as(f, c->row->user, c->row->interactive, c->call->method, DEVICE, c->call->grant_to,
+                          c->call->flags);
+        assert_prefix(verdict, c->expected);
+        if (g_str_equal(c->expected, OK)) {
+                assert_done(f, c);
+                g_clear_pointer(&before.snapshot, g_free);
+                g_clear_pointer(&before.journal, g_free);
+                return;
+        }
+        /* The refusal names what was refused: the strongest action that applies. */
+        assert_contains(verdict, c->call->action);
+        assert_nothing_changed(f, &before);
+}
+
+/* ---- details reach polkit ------------------------------------------------------------------ */
+
+/* An admin's per-device rule: the outsider may attach this one device, nothing else. */
+static const char one_device_rule[] =
+        "polkit.addRule(function(action, subject) {\n"
+        "    if (action.id == 'org.vfio.passthrough.attach' && subject.user == '" POLKIT_TEST_OUTSIDER "' &&\n"
+        "        action.lookup('device') == '" DEVICE "' && action.lookup('iommu_group') == '6')\n"
+        "        return polkit.Result.YES;\n"
+        "});\n";
+
+static void test_per_device_rule(Fixture *f, gconstpointer data) {
+        const char *rules[] = { "60-one-device.rules", one_device_rule, NULL };
+        g_autofree char *allowed = NULL, *other = NULL, *detach = NULL;
+        g_autofree char *driver = NULL;
+        struct before before;
+
+        start_world(f, WORLD_EXAMPLE_RULE, rules);
+        remember(f, &before);
+        other = call_as(f, POLKIT_TEST_OUTSIDER, FALSE, "Attach", DEVICE2, NULL, "0");
+        assert_prefix(other, ACCESS_DENIED);
+        detach = call_as(f, POLKIT_TEST_OUTSIDER, FALSE, "Detach", DEVICE, NULL, "0");
+        assert_prefix(detach, ACCESS_DENIED);
+        assert_nothing_changed(f, &before);
+
+        allowed = call_as(f, POLKIT_TEST_OUTSIDER, FALSE, "Attach", DEVICE, NULL, "0");
+        assert_prefix(allowed, OK);
+        driver = driver_of(f, DEVICE);
+        g_assert_cmpstr(driver, ==, "vfio-pci");
+}
+
+/* ---- a caller cannot pass for somebody else ------------------------------------------------ */
+
+/* A root process calling over the outsider's connection (a setuid-root program handed it, or
+ * the outsider's process exec'd one after connecting): the daemon must judge the connection the
+ * bus authenticated, not what /proc says about the sending pid now. */
+static void test_outsider_connection_in_root_process(Fixture *f, gconstpointer data) {
+        g_autofree char *outsider = g_strdup_printf("--connect-as=%u", (unsigned) polkit_test_uid(POLKIT_TEST_OUTSIDER));
+        g_autofree char *member = g_strdup_printf("--connect-as=%u", (unsigned) polkit_test_uid(POLKIT_TEST_MEMBER));
+        const char *as_outsider[] = { outsider, NULL }, *as_member[] = { member, NULL };
+        g_autofree char *detach = NULL, *grant = NULL;
+        struct before before;
+
+        start_world(f, WORLD_EXAMPLE_RULE, NULL);
+        remember(f, &before);
+        g_assert_cmpstr(before.journal, ==, "");
+        detach = call_with(f, NULL, as_outsider, "Detach", DEVICE, NULL, "0");
+        assert_prefix(detach, ACCESS_DENIED);
+        assert_contains(detach, "org.vfio.passthrough.detach");
+        assert_nothing_changed(f, &before);
+
+        /* "Grant it to me" over the member's connection is a grant to the member, not to the
+         * root process that sent it. */
+        attach_as_root(f, DEVICE);
+        grant = call_with(f, NULL, as_member, "Grant", DEVICE, "", "0");
+        assert_prefix(grant, OK);
+        g_assert_cmpuint(node_owner(f, GROUP_NODE), ==, polkit_test_uid(POLKIT_TEST_MEMBER));
+}
+
+/* The other way round: root's connection, used by a process that has become the outsider. */
+static void test_root_connection_after_drop(Fixture *f, gconstpointer data) {
+        g_autofree char *drop = g_strdup_printf("--drop-to=%u", (unsigned) polkit_test_uid(POLKIT_TEST_OUTSIDER));
+        const char *options[] = { drop, NULL };
+        g_autofree char *verdict = NULL, *driver = NULL;
+
+        start_world(f, WORLD_EXAMPLE_RULE, NULL);
+        verdict = call_with(f, NULL, options, "Detach", DEVICE, NULL, "0");
+        /* Root connected, so root is who calls: the same as root handing work to a helper. */
+        assert_prefix(verdict, OK);
+        driver = driver_of(f, DEVICE);
+        g_assert_cmpstr(driver, ==, "");
+}
+
+/* A uid in the arguments is whom to grant to, never who is asking. */
+static void test_forged_uid_in_arguments(Fixture *f, gconstpointer data) {
+        g_autofree char *member_uid = g_strdup_printf("%u", (unsigned) polkit_test_uid(POLKIT_TEST_MEMBER));
+        static const char *const forged[] = { "0", "root", OTHER_USER };
+        g_autofree char *self = NULL;
+        struct before before;
+
+        start_world(f, WORLD_ACTIVE_SESSION, NULL);
+        attach_as_root(f, DEVICE);
+        remember(f, &before);
+        for (size_t i = 0; i < G_N_ELEMENTS(forged); i++) {
+                g_autofree char *member = call_as(f, POLKIT_TEST_MEMBER, FALSE, "Grant", DEVICE, forged[i], "0");
+                g_autofree char *outsider = call_as(f, POLKIT_TEST_OUTSIDER, TRUE, "Grant", DEVICE, forged[i], "0");
+                /* The member may grant to itself, but this is a grant to somebody else. */
+                assert_prefix(member, INTERACTIVE_REQUIRED);
+                assert_contains(member, "org.vfio.passthrough.grant-other");
+                assert_prefix(outsider, ACCESS_DENIED);
+                assert_contains(outsider, "org.vfio.passthrough.grant-other");
+        }
+        assert_nothing_changed(f, &before);
+
+        /* Its own uid, spelt out, is a grant to itself: decided by identity, not by spelling. */
+        self = call_as(f, POLKIT_TEST_MEMBER, FALSE, "Grant", DEVICE, member_uid, "0");
+        assert_prefix(self, OK);
+        g_assert_cmpuint(node_owner(f, GROUP_NODE), ==, polkit_test_uid(POLKIT_TEST_MEMBER));
+}
+
+/* ---- the real clients ---------------------------------------------------------------------- */
+
+static int run_ctl_as(Fixture *f, const char *user, const char *verb, char **ret_err) {
+        struct harness_caller buf;
+        g_autofree char *out = NULL;
+        int status = harness_run_ctl_as(&f->h, caller_for(user, &buf), &out, ret_err, "--no-ask-password", verb,
+                                        "59:00.0", NULL);
+        g_test_message("vfio-passthroughctl --no-ask-password %s as %s: %d, %s", verb, user, status, *ret_err);
+        return status;
+}
+
+/* One line on stderr, nothing else. */
+static void assert_one_line(const char *text) {
+        g_assert_true(g_str_has_suffix(text, "\n"));
+        g_assert_cmpstr(strchr(text, '\n') + 1, ==, "");
+}
+
+static void test_ctl_no_ask_password(Fixture *f, gconstpointer data) {
+        g_autofree char *denied = NULL, *challenged = NULL;
+        struct before before;
+
+        start_world(f, WORLD_ACTIVE_SESSION, NULL);
+        remember(f, &before);
+        /* In an active session a password would do; --no-ask-password says not to ask. */
+        g_assert_cmpint(run_ctl_as(f, POLKIT_TEST_OUTSIDER, "attach", &challenged), ==, 3);
+        assert_one_line(challenged);
+        assert_contains(challenged, "vfio-passthroughctl: Attach needs authentication");
+        assert_contains(challenged, "--no-ask-password");
+        assert_nothing_changed(f, &before);
+        stop_world(f);
+
+        /* Outside a session nothing would do: polkit's refusal, with what to do about it. */
+        start_world(f, WORLD_EXAMPLE_RULE, NULL);
+        remember(f, &before);
+        g_assert_cmpint(run_ctl_as(f, POLKIT_TEST_OUTSIDER, "detach", &denied), ==, 3);
+        assert_one_line(denied);
+        assert_contains(denied, "vfio-passthroughctl: access denied: Not authorized by polkit for "
+                                "org.vfio.passthrough.detach");
+        assert_nothing_changed(f, &before);
+}
+
+static void test_busctl(Fixture *f, gconstpointer data) {
+        struct harness_caller outsider = { .uid = polkit_test_uid(POLKIT_TEST_OUTSIDER) };
+        g_autofree char *out = NULL, *err = NULL;
+        struct before before;
+
+        start_world(f, WORLD_ACTIVE_SESSION, NULL);
+        remember(f, &before);
+        g_assert_cmpint(harness_run_busctl_as(&f->h, &outsider, &out, &err, "--allow-interactive-authorization=no",
+                                              "call", VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
+                                              "Detach", "st", "59:00.0", "0", NULL),
+                        !=, 0);
+        g_test_message("busctl: %s", err);
+        assert_contains(err, "Authentication is required for org.vfio.passthrough.detach");
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+        /* busctl allows interactive authorization by default; no agent answers. (busctl shows
+         * AccessDenied by its errno, "Access denied", without the message.) */
+        g_assert_cmpint(harness_run_busctl_as(&f->h, &outsider, &out, &err, "call", VFIO_PT_BUS_NAME,
+                                              VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE, "Attach", "st", "59:00.0", "0",
+                                              NULL),
+                        !=, 0);
+        g_test_message("busctl: %s", err);
+        assert_contains(err, "Access denied");
+        assert_nothing_changed(f, &before);
+}
+
+/* ---- polkitd goes away --------------------------------------------------------------------- */
+
+static void test_polkitd_crashed(Fixture *f, gconstpointer data) {
+        g_autofree char *before_crash = NULL, *after_crash = NULL, *root = NULL;
+        struct before before;
+
+        start_world(f, WORLD_EXAMPLE_RULE, NULL);
+        before_crash = call_as(f, POLKIT_TEST_MEMBER, FALSE, "Attach", DEVICE, NULL, "0");
+        assert_prefix(before_crash, OK);
+        harness_kill_polkitd(&f->h);
+
+        remember(f, &before);
+        after_crash = call_as(f, POLKIT_TEST_MEMBER, FALSE, "Restore", DEVICE, NULL, "0");
+        assert_prefix(after_crash, NO_POLKIT);
+        assert_nothing_changed(f, &before);
+        root = call_as(f, NULL, FALSE, "Restore", DEVICE, NULL, "0");
+        assert_prefix(root, OK);
+}
+
+static void skip(Fixture *f, gconstpointer reason) {
+        g_test_skip(reason);
+}
+
+int main(int argc, char *argv[]) {
+        static struct cell cells[G_N_ELEMENTS(rows)][N_CALLS];
+
+        g_test_init(&argc, &argv, NULL);
+        if (polkit_test_unavailable()) {
+                g_test_add("/authorization/skipped", Fixture, polkit_test_unavailable(), NULL, skip, fixture_teardown);
+                return g_test_run();
+        }
+        polkit_test_users_ensure();
+
+        for (size_t r = 0; r < G_N_ELEMENTS(rows); r++)
+                for (size_t c = 0; c < N_CALLS; c++) {
+                        g_autofree char *path = g_strdup_printf("/authorization/matrix/%s/%s", rows[r].name,
+                                                                calls[c].name);
+                        cells[r][c] = (struct cell) { &rows[r], &calls[c], rows[r].expected[c] };
+                        g_test_add(path, Fixture, &cells[r][c], NULL, test_cell, fixture_teardown);
+                }
+
+#define ADD(path, func) g_test_add(path, Fixture, NULL, NULL, func, fixture_teardown)
+        ADD("/authorization/per-device-rule", test_per_device_rule);
+        ADD("/authorization/spoof/outsider-connection-in-root-process", test_outsider_connection_in_root_process);
+        ADD("/authorization/spoof/root-connection-after-drop", test_root_connection_after_drop);
+        ADD("/authorization/spoof/forged-uid-in-arguments", test_forged_uid_in_arguments);
+        ADD("/authorization/ctl/no-ask-password", test_ctl_no_ask_password);
+        ADD("/authorization/busctl", test_busctl);
+        ADD("/authorization/polkitd-crashed", test_polkitd_crashed);
+#undef ADD
+        return g_test_run();
+}
