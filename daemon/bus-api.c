@@ -38,7 +38,8 @@ static int append_entry(sd_bus_message *m, const char *key, const char *type, ..
 }
 
 /* Optional facts are left out of the dictionary rather than sent as empty strings, so a caller can
- * tell "unknown" from "none". Driver and DriverOverride are always present: "" means none. */
+ * tell "unknown" from "none". Driver is always present ("" means none); DriverOverride too, except
+ * while an operation runs on the device's IOMMU group (Busy), when reading it could block. */
 static int append_device_entries(sd_bus_message *m, const struct pci_device *d) {
         int r;
 
@@ -61,8 +62,10 @@ static int append_device_entries(sd_bus_message *m, const struct pci_device *d) 
                 r = append_entry(m, VFIO_PT_KEY_CLASS_NAME, "s", d->class_name);
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_DRIVER, "s", d->driver ?: "");
-        if (r >= 0)
+        if (r >= 0 && !d->busy)
                 r = append_entry(m, VFIO_PT_KEY_DRIVER_OVERRIDE, "s", d->driver_override ?: "");
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_BUSY, "b", d->busy);
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_IOMMU_GROUP, "i", d->iommu_group);
         if (r >= 0)
@@ -140,7 +143,7 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(pci_device_freep) struct pci_device *d = NULL;
 
-                r = pci_device_load(c->hwdb, &addresses[i], &d);
+                r = pci_device_load(&c->reader, &addresses[i], &d);
                 if (r == -ENODEV) /* hot-unplugged while we listed */
                         continue;
                 if (r < 0) {
@@ -177,14 +180,14 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
 
-        r = pci_device_load(c->hwdb, &address, &d);
+        r = pci_device_load(&c->reader, &address, &d);
         if (r == -ENODEV)
                 return set_no_such_device(error, &address);
         if (r < 0)
                 return log_error_errno(r, "Failed to read PCI device %s", shown);
 
         if (d->iommu_group >= 0) {
-                r = iommu_group_load(c->hwdb, d->iommu_group, &group);
+                r = iommu_group_load(&c->reader, d->iommu_group, &group);
                 if (r < 0 && r != -ENODEV)
                         return log_error_errno(r, "Failed to read IOMMU group %d", d->iommu_group);
         }

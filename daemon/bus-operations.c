@@ -155,7 +155,7 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
                 return r;
         pci_address_format(&op->address, op->name);
 
-        r = pci_device_load(NULL, &op->address, &d);
+        r = pci_device_load(&c->reader, &op->address, &d);
         if (r == -ENODEV)
                 return sd_bus_error_setf(error, VFIO_PT_ERROR_NO_SUCH_DEVICE,
                                          "No PCI device at %s. 'vfio-passthroughctl list' shows the devices present.",

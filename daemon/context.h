@@ -5,6 +5,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "pci-device.h"
+
 struct udev;
 struct udev_hwdb;
 struct udev_monitor;
@@ -21,6 +23,7 @@ struct context {
         struct udev_monitor *monitor;
         sd_event_source *monitor_source;
         struct polkit_registry *polkit; /* authorization checks waiting for polkit's answer */
+        struct pci_reader reader;       /* how the bus thread reads devices (see pci-device.h) */
 
         /* From the command line. */
         const char *state_dir;

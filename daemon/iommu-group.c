@@ -30,7 +30,7 @@ static int member_compare(const void *a, const void *b) {
         return pci_address_compare(&(*x)->address, &(*y)->address);
 }
 
-int iommu_group_load(struct udev_hwdb *hwdb, int id, struct iommu_group **ret) {
+int iommu_group_load(const struct pci_reader *reader, int id, struct iommu_group **ret) {
         _cleanup_(iommu_group_freep) struct iommu_group *g = NULL;
         _cleanup_(closedirp) DIR *dir = NULL;
         char path[PATH_MAX];
@@ -60,7 +60,7 @@ int iommu_group_load(struct udev_hwdb *hwdb, int id, struct iommu_group **ret) {
                         g->n_foreign++;
                         continue;
                 }
-                r = pci_device_load(hwdb, &a, &d);
+                r = pci_device_load(reader, &a, &d);
                 if (r == -ENODEV) /* removed while we looked */
                         continue;
                 if (r < 0)

@@ -16,7 +16,7 @@ struct iommu_group {
 };
 
 /* -ENODEV when the group does not exist. */
-int iommu_group_load(struct udev_hwdb *hwdb, int id, struct iommu_group **ret);
+int iommu_group_load(const struct pci_reader *reader, int id, struct iommu_group **ret);
 struct iommu_group *iommu_group_free(struct iommu_group *group);
 void iommu_group_freep(struct iommu_group **group);
 

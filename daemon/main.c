@@ -117,6 +117,10 @@ static int parse_argv(int argc, char *argv[], struct context *c) {
         return 1;
 }
 
+static bool reader_group_busy(int iommu_group, void *userdata) {
+        return worker_group_busy(userdata, iommu_group);
+}
+
 static int context_setup(struct context *c) {
         sigset_t mask;
         int r;
@@ -142,6 +146,11 @@ static int context_setup(struct context *c) {
         c->hwdb = udev_hwdb_new(c->udev);
         if (!c->hwdb)
                 log_warning("No udev hardware database found; devices will be listed without names.");
+        c->reader = (struct pci_reader) {
+                .hwdb = c->hwdb,
+                .group_busy = reader_group_busy,
+                .userdata = c,
+        };
 
         r = sd_bus_error_add_map(vfio_pt_error_map);
         if (r < 0)

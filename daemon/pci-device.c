@@ -169,7 +169,7 @@ static int lookup_names(struct udev_hwdb *hwdb, struct pci_device *d) {
         return dup_or_null(subclass ?: class, &d->class_name);
 }
 
-int pci_device_load(struct udev_hwdb *hwdb, const struct pci_address *a, struct pci_device **ret) {
+int pci_device_load(const struct pci_reader *reader, const struct pci_address *a, struct pci_device **ret) {
         _cleanup_(pci_device_freep) struct pci_device *d = NULL;
         char path[PATH_MAX];
         uint32_t v;
@@ -208,17 +208,21 @@ int pci_device_load(struct udev_hwdb *hwdb, const struct pci_address *a, struct 
         r = read_link(a, "driver", &d->driver);
         if (r < 0)
                 return r;
-        r = read_driver_override(a, &d->driver_override);
-        if (r < 0)
-                return r;
         r = read_iommu_group(a, &d->iommu_group);
         if (r < 0)
                 return r;
+        d->busy = reader && reader->group_busy && d->iommu_group >= 0 &&
+                  reader->group_busy(d->iommu_group, reader->userdata);
+        if (!d->busy) {
+                r = read_driver_override(a, &d->driver_override);
+                if (r < 0)
+                        return r;
+        }
         r = read_optional_int(a, "numa_node", &d->numa_node);
         if (r < 0)
                 return r;
 
-        r = lookup_names(hwdb, d);
+        r = lookup_names(reader ? reader->hwdb : NULL, d);
         if (r < 0)
                 return r;
 

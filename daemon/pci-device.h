@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pci-address.h"
 
 struct udev_hwdb;
+
+/* How the main thread reads devices. On some kernels (6.1) reading driver_override waits for the
+ * device lock, which an unbind holds for as long as a VFIO user keeps the device open: while an
+ * operation runs on a device's IOMMU group, the bus thread must not read it. */
+struct pci_reader {
+        struct udev_hwdb *hwdb; /* NULL: no names */
+        bool (*group_busy)(int iommu_group, void *userdata); /* NULL: read everything */
+        void *userdata;
+};
 
 /* What sysfs and the hardware database say about one PCI function, read fresh on each call:
  * the kernel, not the daemon, is the source of truth. */
@@ -22,13 +32,15 @@ struct pci_device {
         char *device_name;
         char *class_name;
         char *driver;          /* NULL when no driver is bound */
-        char *driver_override; /* NULL when unset */
+        char *driver_override; /* NULL when unset, or not read (busy) */
+        bool busy;             /* an operation runs on its IOMMU group: driver_override was not read */
         int iommu_group;       /* -1 without an IOMMU */
         int numa_node;         /* -1 when the platform reports none */
 };
 
-/* -ENODEV when no such device exists. hwdb may be NULL: names are then left out. */
-int pci_device_load(struct udev_hwdb *hwdb, const struct pci_address *address, struct pci_device **ret);
+/* -ENODEV when no such device exists. reader may be NULL: no names, every attribute read (what the
+ * operation threads want). */
+int pci_device_load(const struct pci_reader *reader, const struct pci_address *address, struct pci_device **ret);
 struct pci_device *pci_device_free(struct pci_device *device);
 void pci_device_freep(struct pci_device **device);
 

@@ -45,5 +45,6 @@
 #define VFIO_PT_KEY_DRIVER_OVERRIDE "DriverOverride"
 #define VFIO_PT_KEY_IOMMU_GROUP "IommuGroup"
 #define VFIO_PT_KEY_NUMA_NODE "NumaNode"
+#define VFIO_PT_KEY_BUSY "Busy"
 #define VFIO_PT_KEY_VFIO_READY "VfioReady"
 #define VFIO_PT_KEY_VFIO_NOTE "VfioNote"

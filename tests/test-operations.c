@@ -222,6 +222,36 @@ static void assert_still_serving(Fixture *f) {
         g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
 }
 
+/* While an operation runs on a group, its members are listed as Busy and their driver_override
+ * is not read: on some kernels that read waits for the unbind holding the device lock. */
+static void assert_busy(Fixture *f, const char *address, gboolean busy) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = harness_call(&f->h, "ListDevices", NULL, "(aa{sv})", &error);
+        g_autoptr(GVariant) devices = NULL;
+        GVariantIter iter;
+        GVariant *dict;
+        gboolean found = FALSE;
+
+        g_assert_no_error(error);
+        devices = g_variant_get_child_value(reply, 0);
+        g_variant_iter_init(&iter, devices);
+        while ((dict = g_variant_iter_next_value(&iter))) {
+                const char *a, *override;
+                gboolean b;
+
+                g_assert_true(g_variant_lookup(dict, VFIO_PT_KEY_ADDRESS, "&s", &a));
+                if (g_str_equal(a, address)) {
+                        found = TRUE;
+                        g_assert_true(g_variant_lookup(dict, VFIO_PT_KEY_BUSY, "b", &b));
+                        g_assert_cmpint(b, ==, busy);
+                        g_assert_cmpint(g_variant_lookup(dict, VFIO_PT_KEY_DRIVER_OVERRIDE, "&s", &override), ==,
+                                        !busy);
+                }
+                g_variant_unref(dict);
+        }
+        g_assert_true(found);
+}
+
 /* --- the operations -------------------------------------------------------------------------- */
 
 static void test_detach(Fixture *f, gconstpointer data) {
@@ -659,6 +689,9 @@ static void test_concurrent_groups(Fixture *f, gconstpointer data) {
         g_assert_false(gpu.done);
 
         assert_still_serving(f);
+        assert_busy(f, "0000:01:00.0", TRUE);
+        assert_busy(f, "0000:01:00.1", TRUE);
+        assert_busy(f, "0000:59:00.0", FALSE);
         start = g_get_monotonic_time();
         attach_ok(f, "59:00.0", 0);
         g_assert_cmpint(g_get_monotonic_time() - start, <, 5 * G_USEC_PER_SEC);
