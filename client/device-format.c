@@ -76,6 +76,8 @@ void device_write_json(struct json_writer *w, const struct device_info *d) {
         write_string(w, "driver_override", d->driver_override);
         write_int_or_null(w, "iommu_group", d->iommu_group);
         write_int_or_null(w, "numa_node", d->numa_node);
+        json_key(w, "busy");
+        json_bool(w, d->busy > 0);
         /* Group members only: the top-level device of "show" has no such keys. */
         if (d->vfio_ready >= 0 || d->vfio_note) {
                 json_key(w, "vfio_ready");

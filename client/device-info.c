@@ -29,6 +29,7 @@ static const struct {
         { VFIO_PT_KEY_DRIVER_OVERRIDE, "s", offsetof(struct device_info, driver_override) },
         { VFIO_PT_KEY_IOMMU_GROUP, "i", offsetof(struct device_info, iommu_group) },
         { VFIO_PT_KEY_NUMA_NODE, "i", offsetof(struct device_info, numa_node) },
+        { VFIO_PT_KEY_BUSY, "b", offsetof(struct device_info, busy) },
         { VFIO_PT_KEY_VFIO_READY, "b", offsetof(struct device_info, vfio_ready) },
         { VFIO_PT_KEY_VFIO_NOTE, "s", offsetof(struct device_info, vfio_note) },
 };

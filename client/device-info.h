@@ -22,6 +22,7 @@ struct device_info {
         const char *driver_override;
         int32_t iommu_group; /* -1: none */
         int32_t numa_node;   /* -1: none */
+        int busy;            /* an operation runs on its group; driver_override was not read */
         /* Only in IOMMU group member lists. -1 when absent, else 0 or 1: an int, because that is
          * what sd-bus reads a boolean into. */
         int vfio_ready;

@@ -43,7 +43,8 @@ static void print_device(const struct device_info *d) {
         print_field("Subsystem:", d->subsystem_vendor_id || d->subsystem_device_id ? subsystem : NULL);
         print_named_id("Class:", d->class_name, d->class_code & 0xffffff, 6);
         print_field("Driver:", d->driver);
-        print_field("Driver override:", d->driver_override);
+        print_field("Driver override:", d->busy ? "(not read: an operation on its IOMMU group is running)"
+                                                : d->driver_override);
         print_number_field("NUMA node:", d->numa_node);
         print_number_field("IOMMU group:", d->iommu_group);
 }

@@ -187,7 +187,9 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
         return 1; /* answered by on_authorized or by the worker */
 }
 
-int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* Detach, Attach and Restore share the signature (s address, t flags). */
+static int start_address_operation(sd_bus_message *m, void *userdata, enum operation_kind kind,
+                                   sd_bus_error *error) {
         const char *address;
         uint64_t flags;
         int r;
@@ -195,29 +197,19 @@ int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         r = sd_bus_message_read(m, "st", &address, &flags);
         if (r < 0)
                 return r;
-        return start_operation(m, userdata, OPERATION_DETACH, address, NULL, flags, error);
+        return start_operation(m, userdata, kind, address, NULL, flags, error);
+}
+
+int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return start_address_operation(m, userdata, OPERATION_DETACH, error);
 }
 
 int method_attach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *address;
-        uint64_t flags;
-        int r;
-
-        r = sd_bus_message_read(m, "st", &address, &flags);
-        if (r < 0)
-                return r;
-        return start_operation(m, userdata, OPERATION_ATTACH, address, NULL, flags, error);
+        return start_address_operation(m, userdata, OPERATION_ATTACH, error);
 }
 
 int method_restore(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *address;
-        uint64_t flags;
-        int r;
-
-        r = sd_bus_message_read(m, "st", &address, &flags);
-        if (r < 0)
-                return r;
-        return start_operation(m, userdata, OPERATION_RESTORE, address, NULL, flags, error);
+        return start_address_operation(m, userdata, OPERATION_RESTORE, error);
 }
 
 int method_grant(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -107,6 +107,7 @@ static void test_list_json(Fixture *f, gconstpointer data) {
                         g_assert_true(json_object_get_null_member(o, "driver"));
                 g_assert_cmpint(json_object_get_int_member(o, "iommu_group"), ==, d->iommu_group);
                 g_assert_true(json_object_get_null_member(o, "numa_node"));
+                g_assert_false(json_object_get_boolean_member(o, "busy"));
         }
 }
 
