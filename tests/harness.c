@@ -253,54 +253,82 @@ int harness_run_as(struct harness *h, const struct harness_caller *caller, const
         return run_tool(h, caller, args, ret_stdout, ret_stderr);
 }
 
-int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
-        va_list ap;
+char *harness_device_driver(struct harness *h, const char *address) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(h->testbed);
+        g_autofree char *syspath = fake_pci_device_syspath(address);
+        g_autofree char *link = g_strdup_printf("%s%s/driver", root, syspath);
+        g_autofree char *target = g_file_read_link(link, NULL);
 
-        g_ptr_array_add(argv, (char *) CTL_PATH);
-        va_start(ap, first_arg);
+        return target ? g_path_get_basename(target) : g_strdup("");
+}
+
+char *harness_device_override(struct harness *h, const char *address) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(h->testbed);
+        g_autofree char *syspath = fake_pci_device_syspath(address);
+        g_autofree char *path = g_strdup_printf("%s%s/driver_override", root, syspath);
+        char *contents = NULL;
+
+        g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
+        return g_strchomp(contents);
+}
+
+/* Runs prefix followed by the variadic arguments, as caller (NULL: as the test itself). */
+static int run_prefixed(struct harness *h, const struct harness_caller *caller, const char *const *prefix,
+                        char **ret_stdout, char **ret_stderr, const char *first_arg, va_list ap) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+        for (; *prefix; prefix++)
+                g_ptr_array_add(argv, (char *) *prefix);
         append_args(argv, first_arg, ap);
+        return run_tool(h, caller, argv, ret_stdout, ret_stderr);
+}
+
+int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
+        const char *const prefix[] = { CTL_PATH, NULL };
+        va_list ap;
+        int r;
+
+        va_start(ap, first_arg);
+        r = run_prefixed(h, NULL, prefix, ret_stdout, ret_stderr, first_arg, ap);
         va_end(ap);
-        return run_tool(h, NULL, argv, ret_stdout, ret_stderr);
+        return r;
 }
 
 int harness_run_ctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
                        char **ret_stderr, const char *first_arg, ...) {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        const char *const prefix[] = { CTL_PATH, NULL };
         va_list ap;
+        int r;
 
-        g_ptr_array_add(argv, (char *) CTL_PATH);
         va_start(ap, first_arg);
-        append_args(argv, first_arg, ap);
+        r = run_prefixed(h, caller, prefix, ret_stdout, ret_stderr, first_arg, ap);
         va_end(ap);
-        return run_tool(h, caller, argv, ret_stdout, ret_stderr);
+        return r;
 }
 
 int harness_run_busctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
                           char **ret_stderr, const char *first_arg, ...) {
         g_autofree char *address = g_strdup_printf("--address=%s", h->bus.address);
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        const char *const prefix[] = { "busctl", address, NULL };
         va_list ap;
+        int r;
 
-        g_ptr_array_add(argv, (char *) "busctl");
-        g_ptr_array_add(argv, address);
         va_start(ap, first_arg);
-        append_args(argv, first_arg, ap);
+        r = run_prefixed(h, caller, prefix, ret_stdout, ret_stderr, first_arg, ap);
         va_end(ap);
-        return run_tool(h, caller, argv, ret_stdout, ret_stderr);
+        return r;
 }
 
 int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
         g_autofree char *address = g_strdup_printf("--address=%s", h->bus.address);
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        const char *const prefix[] = { "busctl", address, NULL };
         va_list ap;
+        int r;
 
-        g_ptr_array_add(argv, (char *) "busctl");
-        g_ptr_array_add(argv, address);
         va_start(ap, first_arg);
-        append_args(argv, first_arg, ap);
+        r = run_prefixed(h, NULL, prefix, ret_stdout, ret_stderr, first_arg, ap);
         va_end(ap);
-        return run_tool(h, NULL, argv, ret_stdout, ret_stderr);
+        return r;
 }
 
 GVariant *harness_call(struct harness *h, const char *method, GVariant *parameters, const char *reply_type,

@@ -78,6 +78,11 @@ int harness_run_as(struct harness *h, const struct harness_caller *caller, const
 GVariant *harness_call(struct harness *h, const char *method, GVariant *parameters, const char *reply_type,
                        GError **error);
 
+/* What the testbed says now: the driver a device of the fake tree is bound to ("" for none), read
+ * from its driver link, and its driver_override file as the kernel would print it. */
+char *harness_device_driver(struct harness *h, const char *address);
+char *harness_device_override(struct harness *h, const char *address);
+
 /* Whether the daemon process is still alive (it must survive every bad input). */
 gboolean harness_daemon_alive(struct harness *h);
 

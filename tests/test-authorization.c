@@ -154,23 +154,6 @@ static void settle(Fixture *f) {
         kernel_emulator_settle(f->h.emulator);
 }
 
-static char *driver_of(Fixture *f, const char *address) {
-        g_autofree char *syspath = fake_pci_device_syspath(address);
-        g_autofree char *link = g_strdup_printf("%s%s/driver", f->root, syspath);
-        g_autofree char *target = g_file_read_link(link, NULL);
-        return target ? g_path_get_basename(target) : g_strdup("");
-}
-
-static char *override_of(Fixture *f, const char *address) {
-        g_autofree char *syspath = fake_pci_device_syspath(address);
-        g_autofree char *path = g_strdup_printf("%s%s/driver_override", f->root, syspath);
-        char *contents = NULL;
-
-        if (!g_file_get_contents(path, &contents, NULL, NULL))
-                return g_strdup("(no file)");
-        return g_strchomp(contents);
-}
-
 static uid_t node_owner(Fixture *f, const char *node) {
         g_autofree char *path = g_strdup_printf("%s/dev/%s", f->root, node);
         struct stat st;
@@ -216,8 +199,8 @@ static char *snapshot(Fixture *f) {
 
         settle(f);
         for (size_t i = 0; i < fake_pci_tree_size; i++) {
-                g_autofree char *driver = driver_of(f, fake_pci_tree[i].address);
-                g_autofree char *override = override_of(f, fake_pci_tree[i].address);
+                g_autofree char *driver = harness_device_driver(&f->h, fake_pci_tree[i].address);
+                g_autofree char *override = harness_device_override(&f->h, fake_pci_tree[i].address);
                 g_string_append_printf(out, "%s driver=%s override=%s\n", fake_pci_tree[i].address, driver, override);
         }
         describe_tree(out, dev_vfio, "/dev/vfio");
@@ -306,7 +289,7 @@ static char *call_as(Fixture *f, const char *user, gboolean interactive, const c
 /* Root puts DEVICE on vfio-pci, for the calls that need it there. */
 static void attach_as_root(Fixture *f, const char *device) {
         g_autofree char *verdict = call_as(f, NULL, FALSE, "Attach", device, NULL, "0");
-        g_autofree char *driver = driver_of(f, device);
+        g_autofree char *driver = harness_device_driver(&f->h, device);
 
         assert_prefix(verdict, OK);
         g_assert_cmpstr(driver, ==, "vfio-pci");
@@ -314,7 +297,7 @@ static void attach_as_root(Fixture *f, const char *device) {
 
 /* An allowed call did what it says. */
 static void assert_done(Fixture *f, const struct cell *c) {
-        g_autofree char *driver = driver_of(f, DEVICE);
+        g_autofree char *driver = harness_device_driver(&f->h, DEVICE);
 
         switch (c->call - calls) {
         case DETACH:
@@ -325,7 +308,7 @@ static void assert_done(Fixture *f, const struct cell *c) {
                 g_assert_cmpstr(driver, ==, "vfio-pci");
                 break;
         case RESTORE: {
-                g_autofree char *override = override_of(f, DEVICE);
+                g_autofree char *override = harness_device_override(&f->h, DEVICE);
                 g_assert_cmpstr(driver, ==, HOST_DRIVER);
                 g_assert_cmpstr(override, ==, "(null)");
                 break;
@@ -393,7 +376,7 @@ static void test_per_device_rule(Fixture *f, gconstpointer data) {
 
         allowed = call_as(f, POLKIT_TEST_OUTSIDER, FALSE, "Attach", DEVICE, NULL, "0");
         assert_prefix(allowed, OK);
-        driver = driver_of(f, DEVICE);
+        driver = harness_device_driver(&f->h, DEVICE);
         g_assert_cmpstr(driver, ==, "vfio-pci");
 }
 
@@ -435,7 +418,7 @@ static void test_root_connection_after_drop(Fixture *f, gconstpointer data) {
         verdict = call_with(f, NULL, options, "Detach", DEVICE, NULL, "0");
         /* Root connected, so root is who calls: the same as root handing work to a helper. */
         assert_prefix(verdict, OK);
-        driver = driver_of(f, DEVICE);
+        driver = harness_device_driver(&f->h, DEVICE);
         g_assert_cmpstr(driver, ==, "");
 }
 

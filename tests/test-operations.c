@@ -53,32 +53,15 @@ static void settle(Fixture *f) {
         kernel_emulator_settle(f->h.emulator);
 }
 
-/* The driver a device is bound to, from its driver link; "" for none. */
-static char *driver_of(Fixture *f, const char *address) {
-        g_autofree char *syspath = fake_pci_device_syspath(address);
-        g_autofree char *link = g_strdup_printf("%s%s/driver", f->root, syspath);
-        g_autofree char *target = g_file_read_link(link, NULL);
-        return target ? g_path_get_basename(target) : g_strdup("");
-}
-
-static char *override_of(Fixture *f, const char *address) {
-        g_autofree char *syspath = fake_pci_device_syspath(address);
-        g_autofree char *path = g_strdup_printf("%s%s/driver_override", f->root, syspath);
-        char *contents = NULL;
-
-        g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
-        return g_strchomp(contents);
-}
-
 #define assert_driver(f, address, expected)                                      \
         do {                                                                      \
-                g_autofree char *_d = driver_of(f, address);                      \
+                g_autofree char *_d = harness_device_driver(&f->h, address);                      \
                 g_assert_cmpstr(_d, ==, expected);                                \
         } while (0)
 
 #define assert_override(f, address, expected)                                    \
         do {                                                                      \
-                g_autofree char *_o = override_of(f, address);                    \
+                g_autofree char *_o = harness_device_override(&f->h, address);                    \
                 g_assert_cmpstr(_o, ==, expected);                                \
         } while (0)
 
@@ -768,7 +751,7 @@ static void test_timeout(Fixture *f, gconstpointer data) {
                 g_assert_cmpint(g_get_monotonic_time(), <, deadline);
                 g_usleep(500000);
         }
-        driver = driver_of(f, "0000:59:00.0");
+        driver = harness_device_driver(&f->h, "0000:59:00.0");
         g_assert_cmpstr(driver, ==, "vfio-pci");
 }
 

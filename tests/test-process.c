@@ -35,7 +35,7 @@ void test_identity_of_uid(uid_t uid, struct test_identity *id) {
         id->n_groups = 0;
 }
 
-static void fail_in_child(const char *what) {
+void test_child_fail(const char *what) {
         const char *reason = strerror(errno);
         (void) !write(STDERR_FILENO, what, strlen(what));
         (void) !write(STDERR_FILENO, ": ", 2);
@@ -46,11 +46,11 @@ static void fail_in_child(const char *what) {
 
 void test_become(const struct test_identity *id) {
         if (setgroups(id->n_groups, id->groups) < 0)
-                fail_in_child("setgroups");
+                test_child_fail("setgroups");
         if (setresgid(id->gid, id->gid, id->gid) < 0)
-                fail_in_child("setresgid");
+                test_child_fail("setresgid");
         if (setresuid(id->uid, id->uid, id->uid) < 0)
-                fail_in_child("setresuid");
+                test_child_fail("setresuid");
 }
 
 void test_child_die_with_parent(gpointer data) {

@@ -20,6 +20,10 @@ void test_identity_of_user(const char *user, struct test_identity *id);
 /* A uid without a passwd entry gets gid = uid and no supplementary groups. */
 void test_identity_of_uid(uid_t uid, struct test_identity *id);
 
+/* For the child between fork and exec (async-signal-safe): says on stderr what failed and why,
+ * then _exit(127). */
+void test_child_fail(const char *what) G_GNUC_NORETURN;
+
 /* For the child between fork and exec (async-signal-safe): become id for good, or _exit(127)
  * after saying why on stderr. */
 void test_become(const struct test_identity *id);

@@ -103,21 +103,11 @@ struct polkitd_mounts {
         char *actions, *rules, *empty;
 };
 
-static void fail_in_child(const char *what) {
-        /* Only async-signal-safe calls between fork and exec. */
-        const char *reason = strerror(errno);
-        (void) !write(STDERR_FILENO, what, strlen(what));
-        (void) !write(STDERR_FILENO, ": ", 2);
-        (void) !write(STDERR_FILENO, reason, strlen(reason));
-        (void) !write(STDERR_FILENO, "\n", 1);
-        _exit(127);
-}
-
 static void bind_read_only(const char *source, const char *target) {
         if (mount(source, target, NULL, MS_BIND, NULL) < 0)
-                fail_in_child(target);
+                test_child_fail(target);
         if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-                fail_in_child(target);
+                test_child_fail(target);
 }
 
 /* polkitd's private view of the file system: a mount namespace of its own, with propagation
@@ -127,9 +117,9 @@ static void enter_polkit_namespace(gpointer data) {
 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (unshare(CLONE_NEWNS) < 0)
-                fail_in_child("unshare(CLONE_NEWNS)");
+                test_child_fail("unshare(CLONE_NEWNS)");
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                fail_in_child("making / private");
+                test_child_fail("making / private");
         bind_read_only(mounts->actions, SYSTEM_ACTIONS_DIR);
         bind_read_only(mounts->rules, SYSTEM_RULES_DIR);
         bind_read_only(mounts->empty, VENDOR_RULES_DIR);
