@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-call.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -90,7 +91,13 @@ static int log_unreachable(const sd_bus_error *error, int r, const char *member,
  * has no useful message, so say why it could not happen. */
 static bool log_access_denied(const sd_bus_error *error, sd_bus_message *m) {
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
-                fprintf(stderr, PROGRAM ": %s needs authentication, %s\n", sd_bus_message_get_member(m),
+                /* The verb as the user typed it: "Attach" is the method, "attach" the command. */
+                char verb[32] = "";
+                const char *member = sd_bus_message_get_member(m) ?: "the call";
+
+                for (size_t i = 0; member[i] && i + 1 < sizeof(verb); i++)
+                        verb[i] = (char) tolower((unsigned char) member[i]);
+                fprintf(stderr, PROGRAM ": %s needs authentication, %s\n", verb,
                         sd_bus_message_get_allow_interactive_authorization(m) > 0
                                 ? "but no authentication agent answered."
                                 : "but --no-ask-password forbids asking for a password.");

@@ -475,7 +475,7 @@ static void test_ctl_no_ask_password(Fixture *f, gconstpointer data) {
         /* In an active session a password would do; --no-ask-password says not to ask. */
         g_assert_cmpint(run_ctl_as(f, POLKIT_TEST_OUTSIDER, "attach", &challenged), ==, 3);
         assert_one_line(challenged);
-        assert_contains(challenged, "vfio-passthroughctl: Attach needs authentication");
+        assert_contains(challenged, "vfio-passthroughctl: attach needs authentication");
         assert_contains(challenged, "--no-ask-password");
         assert_nothing_changed(f, &before);
         stop_world(f);
