@@ -283,17 +283,6 @@ static int run_prefixed(struct harness *h, const struct harness_caller *caller, 
         return run_tool(h, caller, argv, ret_stdout, ret_stderr);
 }
 
-int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
-        const char *const prefix[] = { CTL_PATH, NULL };
-        va_list ap;
-        int r;
-
-        va_start(ap, first_arg);
-        r = run_prefixed(h, NULL, prefix, ret_stdout, ret_stderr, first_arg, ap);
-        va_end(ap);
-        return r;
-}
-
 int harness_run_ctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
                        char **ret_stderr, const char *first_arg, ...) {
         const char *const prefix[] = { CTL_PATH, NULL };
@@ -319,21 +308,18 @@ int harness_run_busctl_as(struct harness *h, const struct harness_caller *caller
         return r;
 }
 
-int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...) {
-        g_autofree char *address = g_strdup_printf("--address=%s", h->bus.address);
-        const char *const prefix[] = { "busctl", address, NULL };
-        va_list ap;
-        int r;
-
-        va_start(ap, first_arg);
-        r = run_prefixed(h, NULL, prefix, ret_stdout, ret_stderr, first_arg, ap);
-        va_end(ap);
-        return r;
-}
-
 GVariant *harness_call(struct harness *h, const char *method, GVariant *parameters, const char *reply_type,
                        GError **error) {
         return g_dbus_connection_call_sync(h->bus.connection, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
                                            method, parameters, reply_type ? G_VARIANT_TYPE(reply_type) : NULL,
                                            G_DBUS_CALL_FLAGS_NONE, 30000, NULL, error);
+}
+
+void assert_dbus_error(GError *error, const char *name) {
+        g_autofree char *remote = NULL;
+
+        g_assert_nonnull(error);
+        remote = g_dbus_error_get_remote_error(error);
+        g_test_message("error %s: %s", remote, error->message);
+        g_assert_cmpstr(remote, ==, name);
 }

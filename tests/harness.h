@@ -56,18 +56,18 @@ struct harness_caller {
 /* Stops the daemon with SIGTERM and asserts that it exits cleanly; the bus stays up. */
 void harness_stop_daemon(struct harness *h);
 
-/* Runs vfio-passthroughctl against the harness' bus. Returns the exit status. */
-int harness_run_ctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...)
-        G_GNUC_NULL_TERMINATED;
-
-/* Runs busctl against the harness' bus. Returns the exit status. */
-int harness_run_busctl(struct harness *h, char **ret_stdout, char **ret_stderr, const char *first_arg, ...)
-        G_GNUC_NULL_TERMINATED;
-
+/* Run vfio-passthroughctl or busctl against the harness' bus, as caller (NULL: as the test
+ * itself). Return the exit status. */
 int harness_run_ctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
                        char **ret_stderr, const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
 int harness_run_busctl_as(struct harness *h, const struct harness_caller *caller, char **ret_stdout,
                           char **ret_stderr, const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
+#define harness_run_ctl(h, ret_stdout, ret_stderr, ...) harness_run_ctl_as(h, NULL, ret_stdout, ret_stderr, __VA_ARGS__)
+#define harness_run_busctl(h, ret_stdout, ret_stderr, ...) \
+        harness_run_busctl_as(h, NULL, ret_stdout, ret_stderr, __VA_ARGS__)
+
+/* Asserts that a call failed with the named D-Bus error. */
+void assert_dbus_error(GError *error, const char *name);
 
 /* Runs argv (searched in PATH) as caller (NULL: the test's own identity) against the harness'
  * bus, without umockdev. Returns the exit status. */

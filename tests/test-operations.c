@@ -101,15 +101,6 @@ static void assert_untouched(Fixture *f, const char *address, const char *driver
 
 /* --- calling the daemon ---------------------------------------------------------------------- */
 
-static void assert_dbus_error(GError *error, const char *name) {
-        g_autofree char *remote = NULL;
-
-        g_assert_nonnull(error);
-        remote = g_dbus_error_get_remote_error(error);
-        g_test_message("error %s: %s", remote, error->message);
-        g_assert_cmpstr(remote, ==, name);
-}
-
 static GVariant *detach(Fixture *f, const char *address, guint64 flags, GError **error) {
         GVariant *r = harness_call(&f->h, "Detach", g_variant_new("(st)", address, flags), "(s)", error);
         settle(f);

@@ -184,15 +184,6 @@ static void test_describe_chipset_group(Fixture *f, gconstpointer data) {
         assert_member(members, "0000:00:1f.4", FALSE, "bound to a host driver");
 }
 
-static void assert_dbus_error(GError *error, const char *name) {
-        g_autofree char *remote = NULL;
-
-        g_assert_nonnull(error);
-        remote = g_dbus_error_get_remote_error(error);
-        g_test_message("error %s: %s", remote, error->message);
-        g_assert_cmpstr(remote, ==, name);
-}
-
 static void test_errors(Fixture *f, gconstpointer data) {
         static const char *const hostile[] = {
                 "", "59", "59:00.8", "../../../../etc/passwd", "0000:59:00.0/../../x", "0000:59:00.0\n",
