@@ -323,3 +323,65 @@ void assert_dbus_error(GError *error, const char *name) {
         g_test_message("error %s: %s", remote, error->message);
         g_assert_cmpstr(remote, ==, name);
 }
+
+static int compare_names(gconstpointer a, gconstpointer b) {
+        return g_strcmp0(*(char *const *) a, *(char *const *) b);
+}
+
+/* Every entry under dir, with owner, mode and (for files) contents, in a stable order. */
+static void describe_tree(GString *out, const char *dir, const char *shown) {
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        const char *name;
+
+        while (d && (name = g_dir_read_name(d)))
+                g_ptr_array_add(names, g_strdup(name));
+        g_ptr_array_sort(names, compare_names);
+        for (guint i = 0; i < names->len; i++) {
+                g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
+                g_autofree char *label = g_build_filename(shown, names->pdata[i], NULL);
+                g_autofree char *contents = NULL;
+                struct stat st;
+
+                g_assert_cmpint(lstat(path, &st), ==, 0);
+                g_string_append_printf(out, "%s %u:%u %o", label, st.st_uid, st.st_gid, st.st_mode);
+                if (S_ISREG(st.st_mode) && g_file_get_contents(path, &contents, NULL, NULL))
+                        g_string_append_printf(out, " [%s]", contents);
+                g_string_append_c(out, '\n');
+                if (S_ISDIR(st.st_mode))
+                        describe_tree(out, path, label);
+        }
+}
+
+char *harness_snapshot(struct harness *h) {
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autofree char *root = umockdev_testbed_get_root_dir(h->testbed);
+        g_autofree char *dev_vfio = g_build_filename(root, "dev", "vfio", NULL);
+
+        if (h->emulator)
+                kernel_emulator_settle(h->emulator);
+        for (size_t i = 0; i < fake_pci_tree_size; i++) {
+                g_autofree char *driver = harness_device_driver(h, fake_pci_tree[i].address);
+                g_autofree char *override = harness_device_override(h, fake_pci_tree[i].address);
+                g_string_append_printf(out, "%s driver=%s override=%s\n", fake_pci_tree[i].address, driver, override);
+        }
+        describe_tree(out, dev_vfio, "/dev/vfio");
+        if (h->state_dir)
+                describe_tree(out, h->state_dir, "state");
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+void harness_remember(struct harness *h, struct harness_before *b) {
+        b->snapshot = harness_snapshot(h);
+        b->journal = h->emulator ? kernel_emulator_journal(h->emulator) : g_strdup("");
+}
+
+void harness_assert_nothing_changed(struct harness *h, struct harness_before *b) {
+        g_autofree char *now = harness_snapshot(h);
+        g_autofree char *journal = h->emulator ? kernel_emulator_journal(h->emulator) : g_strdup("");
+
+        g_assert_cmpstr(now, ==, b->snapshot);
+        g_assert_cmpstr(journal, ==, b->journal);
+        g_clear_pointer(&b->snapshot, g_free);
+        g_clear_pointer(&b->journal, g_free);
+}

@@ -83,6 +83,21 @@ GVariant *harness_call(struct harness *h, const char *method, GVariant *paramete
 char *harness_device_driver(struct harness *h, const char *address);
 char *harness_device_override(struct harness *h, const char *address);
 
+/* All that a privileged call could change: each fake device's driver and driver_override, the
+ * /dev/vfio nodes (owner, mode) and the daemon's state directory, as text. Settles the kernel
+ * emulator first. */
+char *harness_snapshot(struct harness *h);
+
+/* What a test compares after a call that must have been refused. */
+struct harness_before {
+        char *snapshot;
+        char *journal;
+};
+void harness_remember(struct harness *h, struct harness_before *before);
+/* Asserts the snapshot is the same, and that not one more write reached the emulated kernel;
+ * frees before's contents. */
+void harness_assert_nothing_changed(struct harness *h, struct harness_before *before);
+
 /* Whether the daemon process is still alive (it must survive every bad input). */
 gboolean harness_daemon_alive(struct harness *h);
 

@@ -48,6 +48,10 @@ struct emulated_device {
         unsigned failing_probes;
         gboolean removed;
         int cdev_index; /* -1: no vfio-dev/vfioN */
+        /* Races, once each, right after the next driver_override write (see the header). */
+        void (*override_hook)(gpointer data);
+        gpointer override_hook_data;
+        char *rebind_on_override;
 };
 
 struct kernel_emulator {
@@ -576,6 +580,18 @@ static void handle_override(struct kernel_emulator *e, struct emulated_device *d
                 return;
         replace_file(path, shown);
         journal(e, "override %s %s", d->tree->address, override ?: "(null)");
+
+        if (d->override_hook) {
+                void (*hook)(gpointer) = d->override_hook;
+                d->override_hook = NULL;
+                hook(d->override_hook_data);
+        }
+        if (d->rebind_on_override) {
+                g_autofree char *driver = g_steal_pointer(&d->rebind_on_override);
+                journal(e, "another program rebinds %s to %s", d->tree->address, driver);
+                unbind(e, d);
+                bind(e, d, driver);
+        }
 }
 
 static void handle_inotify(struct kernel_emulator *e) {
@@ -659,6 +675,7 @@ static void emulated_device_free(gpointer p) {
         struct emulated_device *d = p;
         g_free(d->syspath);
         g_free(d->host_driver);
+        g_free(d->rebind_on_override);
         g_free(d);
 }
 
@@ -831,6 +848,32 @@ void kernel_emulator_set_host_driver(struct kernel_emulator *e, const char *addr
         }
         g_mutex_unlock(&e->lock);
         wake(e);
+}
+
+void kernel_emulator_on_override(struct kernel_emulator *e, const char *address, void (*hook)(gpointer data),
+                                  gpointer data) {
+        struct emulated_device *d;
+
+        g_mutex_lock(&e->lock);
+        d = find_device(e, address);
+        d->override_hook = hook;
+        d->override_hook_data = data;
+        g_mutex_unlock(&e->lock);
+}
+
+void kernel_emulator_rebind_on_override(struct kernel_emulator *e, const char *address, const char *driver) {
+        struct emulated_device *d;
+
+        g_mutex_lock(&e->lock);
+        d = find_device(e, address);
+        g_free(d->rebind_on_override);
+        d->rebind_on_override = g_strdup(driver);
+        if (!driver_loaded(e, driver)) {
+                g_autofree char *dir = g_strdup_printf("%s/sys/bus/pci/drivers/%s", e->root, driver);
+                g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+                add_driver_controls(e, driver);
+        }
+        g_mutex_unlock(&e->lock);
 }
 
 void kernel_emulator_udev_reset_node(struct kernel_emulator *e, int group) {

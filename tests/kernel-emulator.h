@@ -36,6 +36,13 @@ void kernel_emulator_fail_probes(struct kernel_emulator *e, const char *address,
 /* The driver a probe without override binds from now on ("e1000e" where igb was recorded). The
  * driver's directory is created if the "module" was not loaded yet. */
 void kernel_emulator_set_host_driver(struct kernel_emulator *e, const char *address, const char *driver);
+/* Races with the daemon, each once, right after the next driver_override write for address: the
+ * moment between the daemon's last check of a device and its unbind. on_override runs hook (which
+ * may only touch testbed files: the emulator is locked); rebind_on_override has "another
+ * program" move the device to driver (its directory is created if needed). */
+void kernel_emulator_on_override(struct kernel_emulator *e, const char *address, void (*hook)(gpointer data),
+                                 gpointer data);
+void kernel_emulator_rebind_on_override(struct kernel_emulator *e, const char *address, const char *driver);
 /* udev rewrites /dev/vfio/<group> back to root:root 0600 and reports a "change" uevent. */
 void kernel_emulator_udev_reset_node(struct kernel_emulator *e, int group);
 

@@ -29,11 +29,29 @@ const struct fake_pci_device fake_pci_tree[] = {
 };
 const size_t fake_pci_tree_size = G_N_ELEMENTS(fake_pci_tree);
 
+/* Devices a test adds beside the tree (a virtio device, a virtual function). */
+const struct fake_pci_device fake_pci_extra[] = {
+        /* address        parent          vendor  device  sub-v   sub-d   class     driver           group boot_vga */
+        { "0000:00:05.0", NULL,           0x1af4, 0x1049, 0x1af4, 0x0009, 0x000200, "virtio-pci",    13,   -1 },
+        { "0000:00:06.0", NULL,           0x1af4, 0x105a, 0x1af4, 0x1100, 0x018000, "virtio-pci",    14,   -1 },
+        { "0000:59:10.0", "0000:00:1c.0", 0x8086, 0x1520, 0x8086, 0x0001, 0x020000, "igbvf",         15,   -1 },
+};
+
 static const struct fake_pci_device *find(const char *address) {
         for (size_t i = 0; i < fake_pci_tree_size; i++)
                 if (strcmp(fake_pci_tree[i].address, address) == 0)
                         return &fake_pci_tree[i];
+        for (size_t i = 0; i < G_N_ELEMENTS(fake_pci_extra); i++)
+                if (strcmp(fake_pci_extra[i].address, address) == 0)
+                        return &fake_pci_extra[i];
         g_error("fake PCI tree has no %s", address);
+}
+
+const struct fake_pci_device *fake_pci_extra_device(const char *address) {
+        for (size_t i = 0; i < G_N_ELEMENTS(fake_pci_extra); i++)
+                if (strcmp(fake_pci_extra[i].address, address) == 0)
+                        return &fake_pci_extra[i];
+        g_error("no extra fake PCI device %s", address);
 }
 
 char *fake_pci_device_syspath(const char *address) {
@@ -69,68 +87,68 @@ static void make_dir(const char *root, const char *path) {
         g_assert_cmpint(g_mkdir_with_parents(full, 0755), ==, 0);
 }
 
+void fake_pci_device_add(UMockdevTestbed *testbed, const struct fake_pci_device *d) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *parent = d->parent ? fake_pci_device_syspath(d->parent) : g_strdup("/sys/devices/pci0000:00");
+        g_autofree char *vendor = g_strdup_printf("0x%04x", d->vendor);
+        g_autofree char *device = g_strdup_printf("0x%04x", d->device);
+        g_autofree char *sub_vendor = g_strdup_printf("0x%04x", d->subsystem_vendor);
+        g_autofree char *sub_device = g_strdup_printf("0x%04x", d->subsystem_device);
+        g_autofree char *class_code = g_strdup_printf("0x%06x", d->class_code);
+        g_autofree char *modalias = g_strdup_printf("pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor,
+                                                    d->device, d->subsystem_vendor, d->subsystem_device,
+                                                    d->class_code >> 16, (d->class_code >> 8) & 0xff,
+                                                    d->class_code & 0xff);
+        g_autofree char *syspath = NULL;
+        g_autofree char *up = NULL;
+        g_autofree char *link = NULL;
+        g_autofree char *target = NULL;
+
+        syspath = umockdev_testbed_add_device(testbed, "pci", d->address, parent, "vendor", vendor, "device",
+                                              device, "subsystem_vendor", sub_vendor, "subsystem_device",
+                                              sub_device, "class", class_code, "modalias", modalias,
+                                              "driver_override", "(null)", "numa_node", "-1", NULL,
+                                              "PCI_SLOT_NAME", d->address, NULL);
+        g_assert_nonnull(syspath);
+        g_debug("added %s", syspath);
+        if (d->boot_vga >= 0)
+                umockdev_testbed_set_attribute(testbed, syspath, "boot_vga", d->boot_vga ? "1" : "0");
+
+        up = up_to_sys(syspath);
+        if (d->driver) {
+                g_autofree char *driver_dir = g_strdup_printf("sys/bus/pci/drivers/%s", d->driver);
+                g_autofree char *back = g_strdup_printf("%s/%s", driver_dir, d->address);
+                g_autofree char *back_target = g_strdup_printf("../../../..%s", syspath + strlen("/sys"));
+
+                make_dir(root, driver_dir);
+                target = g_strdup_printf("%sbus/pci/drivers/%s", up, d->driver);
+                link = g_strdup_printf("%s/driver", syspath);
+                make_link(root, target, link);
+                make_link(root, back_target, back);
+                g_clear_pointer(&target, g_free);
+                g_clear_pointer(&link, g_free);
+        }
+
+        if (d->iommu_group >= 0) {
+                g_autofree char *member = g_strdup_printf("sys/kernel/iommu_groups/%d/devices/%s", d->iommu_group,
+                                                          d->address);
+                g_autofree char *member_target = g_strdup_printf("../../../..%s", syspath + strlen("/sys"));
+
+                target = g_strdup_printf("%skernel/iommu_groups/%d", up, d->iommu_group);
+                link = g_strdup_printf("%s/iommu_group", syspath);
+                make_link(root, target, link);
+                make_link(root, member_target, member);
+        }
+}
+
 void fake_pci_tree_add(UMockdevTestbed *testbed) {
         g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
 
         make_dir(root, "sys/devices/pci0000:00");
         make_dir(root, "sys/bus/pci/drivers");
         make_dir(root, "sys/kernel/iommu_groups");
-
-        for (size_t i = 0; i < fake_pci_tree_size; i++) {
-                const struct fake_pci_device *d = &fake_pci_tree[i];
-                g_autofree char *parent = d->parent ? fake_pci_device_syspath(d->parent)
-                                                    : g_strdup("/sys/devices/pci0000:00");
-                g_autofree char *vendor = g_strdup_printf("0x%04x", d->vendor);
-                g_autofree char *device = g_strdup_printf("0x%04x", d->device);
-                g_autofree char *sub_vendor = g_strdup_printf("0x%04x", d->subsystem_vendor);
-                g_autofree char *sub_device = g_strdup_printf("0x%04x", d->subsystem_device);
-                g_autofree char *class_code = g_strdup_printf("0x%06x", d->class_code);
-                g_autofree char *modalias = g_strdup_printf(
-                        "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device,
-                        d->subsystem_vendor, d->subsystem_device, d->class_code >> 16,
-                        (d->class_code >> 8) & 0xff, d->class_code & 0xff);
-                g_autofree char *syspath = NULL;
-                g_autofree char *up = NULL;
-                g_autofree char *link = NULL;
-                g_autofree char *target = NULL;
-
-                syspath = umockdev_testbed_add_device(
-                        testbed, "pci", d->address, parent,
-                        "vendor", vendor, "device", device, "subsystem_vendor", sub_vendor,
-                        "subsystem_device", sub_device, "class", class_code, "modalias", modalias,
-                        "driver_override", "(null)", "numa_node", "-1", NULL,
-                        "PCI_SLOT_NAME", d->address, NULL);
-                g_assert_nonnull(syspath);
-                g_debug("added %s", syspath);
-                if (d->boot_vga >= 0)
-                        umockdev_testbed_set_attribute(testbed, syspath, "boot_vga", d->boot_vga ? "1" : "0");
-
-                up = up_to_sys(syspath);
-                if (d->driver) {
-                        g_autofree char *driver_dir = g_strdup_printf("sys/bus/pci/drivers/%s", d->driver);
-                        g_autofree char *back = g_strdup_printf("%s/%s", driver_dir, d->address);
-                        g_autofree char *back_target = g_strdup_printf("../../../..%s", syspath + strlen("/sys"));
-
-                        make_dir(root, driver_dir);
-                        target = g_strdup_printf("%sbus/pci/drivers/%s", up, d->driver);
-                        link = g_strdup_printf("%s/driver", syspath);
-                        make_link(root, target, link);
-                        make_link(root, back_target, back);
-                        g_clear_pointer(&target, g_free);
-                        g_clear_pointer(&link, g_free);
-                }
-
-                if (d->iommu_group >= 0) {
-                        g_autofree char *member = g_strdup_printf("sys/kernel/iommu_groups/%d/devices/%s",
-                                                                  d->iommu_group, d->address);
-                        g_autofree char *member_target = g_strdup_printf("../../../..%s", syspath + strlen("/sys"));
-
-                        target = g_strdup_printf("%skernel/iommu_groups/%d", up, d->iommu_group);
-                        link = g_strdup_printf("%s/iommu_group", syspath);
-                        make_link(root, target, link);
-                        make_link(root, member_target, member);
-                }
-        }
+        for (size_t i = 0; i < fake_pci_tree_size; i++)
+                fake_pci_device_add(testbed, &fake_pci_tree[i]);
 }
 
 void fake_pci_driver_add(UMockdevTestbed *testbed, const char *driver) {
@@ -154,22 +172,155 @@ void fake_pci_net_interface_add(UMockdevTestbed *testbed, const char *address, c
         umockdev_testbed_set_attribute_link(testbed, syspath, "device", device);
 }
 
-void fake_pci_nvme_namespace_add(UMockdevTestbed *testbed, const char *address, const char *dev) {
+/* A symlink at link (a /sys path) to target (a /sys path), relative as the kernel writes them. */
+static void sys_link(const char *root, const char *link, const char *target) {
+        g_autofree char *dir = g_path_get_dirname(link);
+        g_autofree char *up = up_to_sys(dir);
+        g_autofree char *relative = g_strdup_printf("%s%s", up, target + strlen("/sys/"));
+        g_autofree char *full = g_build_filename(root, link, NULL);
+
+        if (g_file_test(full, G_FILE_TEST_IS_SYMLINK))
+                return;
+        make_link(root, relative, link);
+}
+
+/* The dev attribute and /sys/dev/block link of a block device. Not through umockdev's own "dev"
+ * handling: it would file the device under /sys/dev/char. */
+static void set_block_devnum(UMockdevTestbed *testbed, const char *syspath, const char *dev) {
         g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *link = g_strdup_printf("/sys/dev/block/%s", dev);
+        g_autofree char *dev_attribute = g_strdup_printf("%s\n", dev);
+
+        umockdev_testbed_set_attribute(testbed, syspath, "dev", dev_attribute);
+        sys_link(root, link, syspath);
+}
+
+static char *add_block(UMockdevTestbed *testbed, const char *parent_syspath, const char *path, const char *dev,
+                       const char *devtype, const char *const *properties) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *name = g_path_get_basename(path);
+        g_autofree char *devname = g_strdup_printf("/dev/%s", name);
+        g_autofree char *class_link = g_strdup_printf("/sys/class/block/%s", name);
+        char *syspath;
+
+        syspath = umockdev_testbed_add_device(testbed, "block", path, parent_syspath, "size", "1000215216\n", NULL,
+                                              "DEVTYPE", devtype, "DEVNAME", devname, NULL);
+        g_assert_nonnull(syspath);
+        for (const char *const *p = properties; p && p[0]; p += 2)
+                umockdev_testbed_set_property(testbed, syspath, p[0], p[1]);
+        set_block_devnum(testbed, syspath, dev);
+        sys_link(root, class_link, syspath);
+        return syspath;
+}
+
+char *fake_block_device_add(UMockdevTestbed *testbed, const char *parent_syspath, const char *path, const char *dev,
+                            const char *const *properties) {
+        return add_block(testbed, parent_syspath, path, dev, "disk", properties);
+}
+
+char *fake_block_partition_add(UMockdevTestbed *testbed, const char *disk_syspath, const char *name,
+                               const char *dev, const char *const *properties) {
+        return add_block(testbed, disk_syspath, name, dev, "partition", properties);
+}
+
+char *fake_pci_nvme_namespace_add(UMockdevTestbed *testbed, const char *address, const char *dev) {
         g_autofree char *parent = fake_pci_device_syspath(address);
         g_autofree char *controller = NULL;
-        g_autofree char *disk = NULL;
-        g_autofree char *link = g_strdup_printf("sys/dev/block/%s", dev);
-        g_autofree char *target = NULL;
-        g_autofree char *dev_attribute = g_strdup_printf("%s\n", dev);
 
         controller = umockdev_testbed_add_device(testbed, "nvme", "nvme/nvme0", parent, NULL, NULL);
         g_assert_nonnull(controller);
-        /* No "dev" attribute through umockdev: it would file the disk under /sys/dev/char. */
-        disk = umockdev_testbed_add_device(testbed, "block", "nvme0n1", controller, "size", "1000215216\n", NULL,
-                                           "DEVTYPE", "disk", "DEVNAME", "/dev/nvme0n1", NULL);
-        g_assert_nonnull(disk);
-        umockdev_testbed_set_attribute(testbed, disk, "dev", dev_attribute);
-        target = g_strdup_printf("../..%s", disk + strlen("/sys"));
-        make_link(root, target, link);
+        return fake_block_device_add(testbed, controller, "nvme0n1", dev, NULL);
+}
+
+char *fake_stacked_block_device_add(UMockdevTestbed *testbed, const char *name, const char *dev,
+                                    const char *const *bases, const char *detail_attribute, const char *detail) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        char *syspath;
+
+        make_dir(root, "sys/devices/virtual/block");
+        syspath = add_block(testbed, "/sys/devices/virtual/block", name, dev, "disk", NULL);
+
+        if (detail_attribute)
+                umockdev_testbed_set_attribute(testbed, syspath, detail_attribute, detail);
+        for (const char *const *b = bases; *b; b++) {
+                g_autofree char *base_name = g_path_get_basename(*b);
+                g_autofree char *slave = g_strdup_printf("%s/slaves/%s", syspath, base_name);
+                g_autofree char *holder = g_strdup_printf("%s/holders/%s", *b, name);
+
+                sys_link(root, slave, *b);
+                sys_link(root, holder, syspath);
+        }
+        return syspath;
+}
+
+char *fake_virtio_device_add(UMockdevTestbed *testbed, const char *address, const char *name, const char *driver,
+                             const char *mount_tag) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *parent = fake_pci_device_syspath(address);
+        g_autofree char *bus_link = g_strdup_printf("/sys/bus/virtio/devices/%s", name);
+        char *syspath;
+
+        syspath = umockdev_testbed_add_device(testbed, "virtio", name, parent, NULL, NULL);
+        g_assert_nonnull(syspath);
+        if (mount_tag)
+                umockdev_testbed_set_attribute(testbed, syspath, "mount_tag", mount_tag);
+        if (driver) {
+                g_autofree char *driver_dir = g_strdup_printf("/sys/bus/virtio/drivers/%s", driver);
+                g_autofree char *back = g_strdup_printf("%s/%s", driver_dir, name);
+                g_autofree char *link = g_strdup_printf("%s/driver", syspath);
+
+                make_dir(root, driver_dir + 1);
+                sys_link(root, back, syspath);
+                sys_link(root, link, driver_dir);
+        }
+        sys_link(root, bus_link, syspath);
+        return syspath;
+}
+
+void fake_virtiofs_instance_add(UMockdevTestbed *testbed, const char *virtio_syspath, unsigned index,
+                                const char *tag) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *dir = g_strdup_printf("sys/fs/virtiofs/%u", index);
+        g_autofree char *tag_path = g_strdup_printf("%s/%s/tag", root, dir);
+        g_autofree char *tag_text = g_strdup_printf("%s\n", tag);
+        g_autofree char *device = g_strdup_printf("/%s/device", dir);
+
+        make_dir(root, dir);
+        g_assert_true(g_file_set_contents(tag_path, tag_text, -1, NULL));
+        sys_link(root, device, virtio_syspath);
+}
+
+void fake_btrfs_add(UMockdevTestbed *testbed, const char *fsid, const char *const *devices) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+
+        for (const char *const *d = devices; *d; d++) {
+                g_autofree char *name = g_path_get_basename(*d);
+                g_autofree char *link = g_strdup_printf("/sys/fs/btrfs/%s/devices/%s", fsid, name);
+                g_autofree char *dir = g_path_get_dirname(link);
+
+                make_dir(root, dir + 1);
+                sys_link(root, link, *d);
+        }
+}
+
+void fake_sriov_link(UMockdevTestbed *testbed, const char *pf, const char *vf, unsigned index) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *pf_syspath = fake_pci_device_syspath(pf);
+        g_autofree char *vf_syspath = fake_pci_device_syspath(vf);
+        g_autofree char *virtfn = g_strdup_printf("%s/virtfn%u", pf_syspath, index);
+        g_autofree char *virtfn_target = g_strdup_printf("../%s", vf);
+        g_autofree char *physfn = g_strdup_printf("%s/physfn", vf_syspath);
+        g_autofree char *physfn_target = g_strdup_printf("../%s", pf);
+
+        make_link(root, virtfn_target, virtfn);
+        make_link(root, physfn_target, physfn);
+}
+
+void fake_proc_file(UMockdevTestbed *testbed, const char *path, const char *contents) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *full = g_build_filename(root, "proc", path, NULL);
+        g_autofree char *dir = g_path_get_dirname(full);
+
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(full, contents, -1, NULL));
 }

@@ -162,74 +162,6 @@ static uid_t node_owner(Fixture *f, const char *node) {
         return st.st_uid;
 }
 
-static int compare_names(gconstpointer a, gconstpointer b) {
-        return g_strcmp0(*(char *const *) a, *(char *const *) b);
-}
-
-/* Every entry under dir, with owner, mode and (for files) contents, in a stable order. */
-static void describe_tree(GString *out, const char *dir, const char *shown) {
-        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-        const char *name;
-
-        while (d && (name = g_dir_read_name(d)))
-                g_ptr_array_add(names, g_strdup(name));
-        g_ptr_array_sort(names, compare_names);
-        for (guint i = 0; i < names->len; i++) {
-                g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
-                g_autofree char *label = g_build_filename(shown, names->pdata[i], NULL);
-                g_autofree char *contents = NULL;
-                struct stat st;
-
-                g_assert_cmpint(lstat(path, &st), ==, 0);
-                g_string_append_printf(out, "%s %u:%u %o", label, st.st_uid, st.st_gid, st.st_mode);
-                if (S_ISREG(st.st_mode) && g_file_get_contents(path, &contents, NULL, NULL))
-                        g_string_append_printf(out, " [%s]", contents);
-                g_string_append_c(out, '\n');
-                if (S_ISDIR(st.st_mode))
-                        describe_tree(out, path, label);
-        }
-}
-
-/* All that a privileged call could change: each device's driver and driver_override, the
- * /dev/vfio nodes and the daemon's state directory. */
-static char *snapshot(Fixture *f) {
-        g_autoptr(GString) out = g_string_new(NULL);
-        g_autofree char *dev_vfio = g_build_filename(f->root, "dev", "vfio", NULL);
-
-        settle(f);
-        for (size_t i = 0; i < fake_pci_tree_size; i++) {
-                g_autofree char *driver = harness_device_driver(&f->h, fake_pci_tree[i].address);
-                g_autofree char *override = harness_device_override(&f->h, fake_pci_tree[i].address);
-                g_string_append_printf(out, "%s driver=%s override=%s\n", fake_pci_tree[i].address, driver, override);
-        }
-        describe_tree(out, dev_vfio, "/dev/vfio");
-        describe_tree(out, f->h.state_dir, "state");
-        return g_string_free(g_steal_pointer(&out), FALSE);
-}
-
-/* What a test compares after a call that must have been refused. */
-struct before {
-        char *snapshot;
-        char *journal;
-};
-
-static void remember(Fixture *f, struct before *b) {
-        b->snapshot = snapshot(f);
-        b->journal = kernel_emulator_journal(f->h.emulator);
-}
-
-static void assert_nothing_changed(Fixture *f, struct before *b) {
-        g_autofree char *now = snapshot(f);
-        g_autofree char *journal = kernel_emulator_journal(f->h.emulator);
-
-        g_assert_cmpstr(now, ==, b->snapshot);
-        /* Not one write reached the emulated kernel. */
-        g_assert_cmpstr(journal, ==, b->journal);
-        g_clear_pointer(&b->snapshot, g_free);
-        g_clear_pointer(&b->journal, g_free);
-}
-
 /* ---- calling, as the test users ------------------------------------------------------------ */
 
 /* The harness' caller for user (NULL: root, the test's own identity). */
@@ -327,12 +259,12 @@ static void assert_done(Fixture *f, const struct cell *c) {
 static void test_cell(Fixture *f, gconstpointer data) {
         const struct cell *c = data;
         g_autofree char *verdict = NULL;
-        struct before before;
+        struct harness_before before;
 
         start_world(f, c->row->world, NULL);
         if (c->call->on_attached)
                 attach_as_root(f, DEVICE);
-        remember(f, &before);
+        harness_remember(&f->h, &before);
         if (!c->call->on_attached)
                 g_assert_cmpstr(before.journal, ==, "");
 
@@ -347,7 +279,7 @@ static void test_cell(Fixture *f, gconstpointer data) {
         }
         /* The refusal names what was refused: the strongest action that applies. */
         assert_contains(verdict, c->call->action);
-        assert_nothing_changed(f, &before);
+        harness_assert_nothing_changed(&f->h, &before);
 }
 
 /* ---- details reach polkit ------------------------------------------------------------------ */
@@ -364,15 +296,15 @@ static void test_per_device_rule(Fixture *f, gconstpointer data) {
         const char *rules[] = { "60-one-device.rules", one_device_rule, NULL };
         g_autofree char *allowed = NULL, *other = NULL, *detach = NULL;
         g_autofree char *driver = NULL;
-        struct before before;
+        struct harness_before before;
 
         start_world(f, WORLD_EXAMPLE_RULE, rules);
-        remember(f, &before);
+        harness_remember(&f->h, &before);
         other = call_as(f, POLKIT_TEST_OUTSIDER, FALSE, "Attach", DEVICE2, NULL, "0");
         assert_prefix(other, ACCESS_DENIED);
         detach = call_as(f, POLKIT_TEST_OUTSIDER, FALSE, "Detach", DEVICE, NULL, "0");
         assert_prefix(detach, ACCESS_DENIED);
-        assert_nothing_changed(f, &before);
+        harness_assert_nothing_changed(&f->h, &before);
 
         allowed = call_as(f, POLKIT_TEST_OUTSIDER, FALSE, "Attach", DEVICE, NULL, "0");
         assert_prefix(allowed, OK);
@@ -390,15 +322,15 @@ static void test_outsider_connection_in_root_process(Fixture *f, gconstpointer d
         g_autofree char *member = g_strdup_printf("--connect-as=%u", (unsigned) polkit_test_uid(POLKIT_TEST_MEMBER));
         const char *as_outsider[] = { outsider, NULL }, *as_member[] = { member, NULL };
         g_autofree char *detach = NULL, *grant = NULL;
-        struct before before;
+        struct harness_before before;
 
         start_world(f, WORLD_EXAMPLE_RULE, NULL);
-        remember(f, &before);
+        harness_remember(&f->h, &before);
         g_assert_cmpstr(before.journal, ==, "");
         detach = call_with(f, NULL, as_outsider, "Detach", DEVICE, NULL, "0");
         assert_prefix(detach, ACCESS_DENIED);
         assert_contains(detach, "org.vfio.passthrough.detach");
-        assert_nothing_changed(f, &before);
+        harness_assert_nothing_changed(&f->h, &before);
 
         /* "Grant it to me" over the member's connection is a grant to the member, not to the
          * root process that sent it. */
@@ -427,11 +359,11 @@ static void test_forged_uid_in_arguments(Fixture *f, gconstpointer data) {
         g_autofree char *member_uid = g_strdup_printf("%u", (unsigned) polkit_test_uid(POLKIT_TEST_MEMBER));
         static const char *const forged[] = { "0", "root", OTHER_USER };
         g_autofree char *self = NULL;
-        struct before before;
+        struct harness_before before;
 
         start_world(f, WORLD_ACTIVE_SESSION, NULL);
         attach_as_root(f, DEVICE);
-        remember(f, &before);
+        harness_remember(&f->h, &before);
         for (size_t i = 0; i < G_N_ELEMENTS(forged); i++) {
                 g_autofree char *member = call_as(f, POLKIT_TEST_MEMBER, FALSE, "Grant", DEVICE, forged[i], "0");
                 g_autofree char *outsider = call_as(f, POLKIT_TEST_OUTSIDER, TRUE, "Grant", DEVICE, forged[i], "0");
@@ -441,7 +373,7 @@ static void test_forged_uid_in_arguments(Fixture *f, gconstpointer data) {
                 assert_prefix(outsider, ACCESS_DENIED);
                 assert_contains(outsider, "org.vfio.passthrough.grant-other");
         }
-        assert_nothing_changed(f, &before);
+        harness_assert_nothing_changed(&f->h, &before);
 
         /* Its own uid, spelt out, is a grant to itself: decided by identity, not by spelling. */
         self = call_as(f, POLKIT_TEST_MEMBER, FALSE, "Grant", DEVICE, member_uid, "0");
@@ -468,35 +400,35 @@ static void assert_one_line(const char *text) {
 
 static void test_ctl_no_ask_password(Fixture *f, gconstpointer data) {
         g_autofree char *denied = NULL, *challenged = NULL;
-        struct before before;
+        struct harness_before before;
 
         start_world(f, WORLD_ACTIVE_SESSION, NULL);
-        remember(f, &before);
+        harness_remember(&f->h, &before);
         /* In an active session a password would do; --no-ask-password says not to ask. */
         g_assert_cmpint(run_ctl_as(f, POLKIT_TEST_OUTSIDER, "attach", &challenged), ==, 3);
         assert_one_line(challenged);
         assert_contains(challenged, "vfio-passthroughctl: attach needs authentication");
         assert_contains(challenged, "--no-ask-password");
-        assert_nothing_changed(f, &before);
+        harness_assert_nothing_changed(&f->h, &before);
         stop_world(f);
 
         /* Outside a session nothing would do: polkit's refusal, with what to do about it. */
         start_world(f, WORLD_EXAMPLE_RULE, NULL);
-        remember(f, &before);
+        harness_remember(&f->h, &before);
         g_assert_cmpint(run_ctl_as(f, POLKIT_TEST_OUTSIDER, "detach", &denied), ==, 3);
         assert_one_line(denied);
         assert_contains(denied, "vfio-passthroughctl: access denied: Not authorized by polkit for "
                                 "org.vfio.passthrough.detach");
-        assert_nothing_changed(f, &before);
+        harness_assert_nothing_changed(&f->h, &before);
 }
 
 static void test_busctl(Fixture *f, gconstpointer data) {
         struct harness_caller outsider = { .uid = polkit_test_uid(POLKIT_TEST_OUTSIDER) };
         g_autofree char *out = NULL, *err = NULL;
-        struct before before;
+        struct harness_before before;
 
         start_world(f, WORLD_ACTIVE_SESSION, NULL);
-        remember(f, &before);
+        harness_remember(&f->h, &before);
         g_assert_cmpint(harness_run_busctl_as(&f->h, &outsider, &out, &err, "--allow-interactive-authorization=no",
                                               "call", VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
                                               "Detach", "st", "59:00.0", "0", NULL),
@@ -513,24 +445,24 @@ static void test_busctl(Fixture *f, gconstpointer data) {
                         !=, 0);
         g_test_message("busctl: %s", err);
         assert_contains(err, "Access denied");
-        assert_nothing_changed(f, &before);
+        harness_assert_nothing_changed(&f->h, &before);
 }
 
 /* ---- polkitd goes away --------------------------------------------------------------------- */
 
 static void test_polkitd_crashed(Fixture *f, gconstpointer data) {
         g_autofree char *before_crash = NULL, *after_crash = NULL, *root = NULL;
-        struct before before;
+        struct harness_before before;
 
         start_world(f, WORLD_EXAMPLE_RULE, NULL);
         before_crash = call_as(f, POLKIT_TEST_MEMBER, FALSE, "Attach", DEVICE, NULL, "0");
         assert_prefix(before_crash, OK);
         harness_kill_polkitd(&f->h);
 
-        remember(f, &before);
+        harness_remember(&f->h, &before);
         after_crash = call_as(f, POLKIT_TEST_MEMBER, FALSE, "Restore", DEVICE, NULL, "0");
         assert_prefix(after_crash, NO_POLKIT);
-        assert_nothing_changed(f, &before);
+        harness_assert_nothing_changed(&f->h, &before);
         root = call_as(f, NULL, FALSE, "Restore", DEVICE, NULL, "0");
         assert_prefix(root, OK);
 }
