@@ -78,6 +78,12 @@ void device_write_json(struct json_writer *w, const struct device_info *d) {
         write_int_or_null(w, "numa_node", d->numa_node);
         json_key(w, "busy");
         json_bool(w, d->busy > 0);
+        /* "" when the host does not use it, null when the daemon could not tell. */
+        json_key(w, "host_use");
+        if (d->host_use_known)
+                json_string(w, d->host_use ?: "");
+        else
+                json_null(w);
         /* Group members only: the top-level device of "show" has no such keys. */
         if (d->vfio_ready >= 0 || d->vfio_note) {
                 json_key(w, "vfio_ready");

@@ -30,6 +30,7 @@ static const struct {
         { VFIO_PT_KEY_IOMMU_GROUP, "i", offsetof(struct device_info, iommu_group) },
         { VFIO_PT_KEY_NUMA_NODE, "i", offsetof(struct device_info, numa_node) },
         { VFIO_PT_KEY_BUSY, "b", offsetof(struct device_info, busy) },
+        { VFIO_PT_KEY_HOST_USE, "s", offsetof(struct device_info, host_use) },
         { VFIO_PT_KEY_VFIO_READY, "b", offsetof(struct device_info, vfio_ready) },
         { VFIO_PT_KEY_VFIO_NOTE, "s", offsetof(struct device_info, vfio_note) },
 };
@@ -84,6 +85,8 @@ int device_info_read(sd_bus_message *m, struct device_info *ret) {
         empty_to_null(&d.driver);
         empty_to_null(&d.driver_override);
         empty_to_null(&d.vfio_note);
+        d.host_use_known = d.host_use != NULL;
+        empty_to_null(&d.host_use);
         if (!d.address)
                 return -EBADMSG;
 

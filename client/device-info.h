@@ -23,6 +23,8 @@ struct device_info {
         int32_t iommu_group; /* -1: none */
         int32_t numa_node;   /* -1: none */
         int busy;            /* an operation runs on its group; driver_override was not read */
+        const char *host_use; /* why the host needs it; NULL when it does not, or unknown */
+        int host_use_known;   /* whether the daemon said (it does not while busy) */
         /* Only in IOMMU group member lists. -1 when absent, else 0 or 1: an int, because that is
          * what sd-bus reads a boolean into. */
         int vfio_ready;

@@ -12,7 +12,16 @@
 #include "table.h"
 #include "verbs.h"
 
-enum { COLUMN_ADDRESS, COLUMN_ID, COLUMN_CLASS, COLUMN_DEVICE, COLUMN_DRIVER, COLUMN_GROUP, COLUMN_COUNT };
+enum {
+        COLUMN_ADDRESS,
+        COLUMN_ID,
+        COLUMN_CLASS,
+        COLUMN_DEVICE,
+        COLUMN_DRIVER,
+        COLUMN_IN_USE,
+        COLUMN_GROUP,
+        COLUMN_COUNT,
+};
 
 static int add_row(struct table *t, const struct device_info *d) {
         _cleanup_(freep) char *name = NULL, *driver = NULL;
@@ -35,6 +44,9 @@ static int add_row(struct table *t, const struct device_info *d) {
                 r = table_add_cell(t, name);
         if (r >= 0)
                 r = table_add_cell(t, driver);
+        /* "yes": the host uses it, and 'show' says how; "?": the daemon could not tell (busy). */
+        if (r >= 0)
+                r = table_add_cell(t, !d->host_use_known ? "?" : d->host_use ? "yes" : "-");
         if (r >= 0)
                 r = table_add_cell(t, group);
         return r;
@@ -44,6 +56,7 @@ static int print_table(const struct device_info *devices, size_t n) {
         static const char *const headers[COLUMN_COUNT] = {
                 [COLUMN_ADDRESS] = "ADDRESS", [COLUMN_ID] = "ID",         [COLUMN_CLASS] = "CLASS",
                 [COLUMN_DEVICE] = "DEVICE",   [COLUMN_DRIVER] = "DRIVER", [COLUMN_GROUP] = "GROUP",
+                [COLUMN_IN_USE] = "IN USE",
         };
         _cleanup_(table_freep) struct table *t = NULL;
         int r;

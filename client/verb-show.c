@@ -45,8 +45,21 @@ static void print_device(const struct device_info *d) {
         print_field("Driver:", d->driver);
         print_field("Driver override:", d->busy ? "(not read: an operation on its IOMMU group is running)"
                                                 : d->driver_override);
+        print_field("Host use:", d->busy ? "(not read: an operation on its IOMMU group is running)"
+                         : !d->host_use_known ? "(unknown)"
+                         : d->host_use);
         print_number_field("NUMA node:", d->numa_node);
         print_number_field("IOMMU group:", d->iommu_group);
+}
+
+/* The other members the host uses: a group moves only when none of them is in use. */
+static void print_members_in_use(const struct device_description *d) {
+        for (size_t i = 0; i < d->n_members; i++) {
+                const struct device_info *m = &d->members[i];
+
+                if (m->host_use && !streq_ptr(m->address, d->device.address))
+                        printf("  %s is used by the host: %s.\n", m->address, m->host_use);
+        }
 }
 
 static int add_member_row(struct table *t, const struct device_info *m) {
@@ -137,6 +150,7 @@ static int print_text(const struct device_description *d) {
         r = print_members(d);
         if (r < 0)
                 return r;
+        print_members_in_use(d);
         if (!d->group_viable)
                 print_blockers(d);
         return ferror(stdout) ? -EIO : 0;

@@ -6,6 +6,7 @@
 
 #include "bus-operations.h"
 #include "bus-util.h"
+#include "host-use.h"
 #include "iommu-group.h"
 #include "log.h"
 #include "macro.h"
@@ -37,13 +38,36 @@ static int append_entry(sd_bus_message *m, const char *key, const char *type, ..
         return sd_bus_message_close_container(m);
 }
 
-/* Optional facts are left out of the dictionary rather than sent as empty strings, so a caller can
- * tell "unknown" from "none". Driver is always present ("" means none); DriverOverride too, except
- * while an operation runs on the device's IOMMU group (Busy), when reading it could block. */
-static int append_device_entries(sd_bus_message *m, const struct pci_device *d) {
+/* Why the host needs the device, "" when it does not. NULL when that is unknown: no view (it could
+ * not be read), or an operation runs on the device's group, when the answer is about to change
+ * and some of it cannot be read without blocking. */
+static int device_host_use(struct host_use_view *view, const struct pci_device *d, char **ret) {
         int r;
 
-        r = append_entry(m, VFIO_PT_KEY_ADDRESS, "s", d->name);
+        *ret = NULL;
+        if (!view || d->busy)
+                return 0;
+        r = host_use_find(view, d, 0, ret);
+        if (r < 0) {
+                log_warning_errno(r, "Could not check whether the host uses %s", d->name);
+                return r == -ENOMEM ? r : 0;
+        }
+        if (r == 0)
+                *ret = strdup("");
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Optional facts are left out of the dictionary rather than sent as empty strings, so a caller can
+ * tell "unknown" from "none". Driver is always present ("" means none); DriverOverride and HostUse
+ * too, except while an operation runs on the device's IOMMU group (Busy), when reading them could
+ * block. */
+static int append_device_entries(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view) {
+        _cleanup_(freep) char *host_use = NULL;
+        int r;
+
+        r = device_host_use(view, d, &host_use);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_ADDRESS, "s", d->name);
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_VENDOR_ID, "q", d->vendor_id);
         if (r >= 0)
@@ -66,6 +90,8 @@ static int append_device_entries(sd_bus_message *m, const struct pci_device *d) 
                 r = append_entry(m, VFIO_PT_KEY_DRIVER_OVERRIDE, "s", d->driver_override ?: "");
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_BUSY, "b", d->busy);
+        if (r >= 0 && host_use)
+                r = append_entry(m, VFIO_PT_KEY_HOST_USE, "s", host_use);
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_IOMMU_GROUP, "i", d->iommu_group);
         if (r >= 0)
@@ -73,19 +99,19 @@ static int append_device_entries(sd_bus_message *m, const struct pci_device *d) 
         return r;
 }
 
-static int append_device(sd_bus_message *m, const struct pci_device *d) {
+static int append_device(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = append_device_entries(m, d);
+        r = append_device_entries(m, d, view);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(m);
 }
 
-static int append_group_member(sd_bus_message *m, const struct pci_device *d) {
+static int append_group_member(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view) {
         const char *reason;
         bool ready;
         int r;
@@ -94,7 +120,7 @@ static int append_group_member(sd_bus_message *m, const struct pci_device *d) {
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = append_device_entries(m, d);
+        r = append_device_entries(m, d, view);
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_VFIO_READY, "b", ready);
         if (r >= 0)
@@ -102,6 +128,17 @@ static int append_group_member(sd_bus_message *m, const struct pci_device *d) {
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(m);
+}
+
+/* What the host uses, read once per call. A failure only leaves HostUse out of the reply. */
+static struct host_use_view *read_host_use(void) {
+        struct host_use_view *view = NULL;
+        int r;
+
+        r = host_use_view_new(&view);
+        if (r < 0)
+                log_warning_errno(r, "Could not read what the host uses");
+        return view;
 }
 
 static void log_call(sd_bus_message *m, const char *what) {
@@ -124,6 +161,7 @@ static int set_no_such_device(sd_bus_error *error, const struct pci_address *a) 
 static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(freep) struct pci_address *addresses = NULL;
+        _cleanup_(host_use_view_freep) struct host_use_view *view = NULL;
         struct context *c = userdata;
         size_t n;
         int r;
@@ -134,6 +172,7 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
         if (r < 0)
                 return log_error_errno(r, "Failed to enumerate PCI devices");
 
+        view = read_host_use();
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
@@ -151,7 +190,7 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
                         return log_error_errno(r, "Failed to read PCI device %s",
                                                pci_address_format(&addresses[i], name));
                 }
-                r = append_device(reply, d);
+                r = append_device(reply, d, view);
                 if (r < 0)
                         return r;
         }
@@ -165,6 +204,7 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(iommu_group_freep) struct iommu_group *group = NULL;
         _cleanup_(pci_device_freep) struct pci_device *d = NULL;
+        _cleanup_(host_use_view_freep) struct host_use_view *view = NULL;
         struct context *c = userdata;
         struct pci_address address;
         char shown[64];
@@ -192,10 +232,11 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
                         return log_error_errno(r, "Failed to read IOMMU group %d", d->iommu_group);
         }
 
+        view = read_host_use();
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
-        r = append_device(reply, d);
+        r = append_device(reply, d, view);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(reply, "ib", d->iommu_group, group ? iommu_group_viable(group) : false);
@@ -205,7 +246,7 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         for (size_t i = 0; group && i < group->n_members; i++) {
-                r = append_group_member(reply, group->members[i]);
+                r = append_group_member(reply, group->members[i], view);
                 if (r < 0)
                         return r;
         }

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "grant.h"
-#include "in-use.h"
+#include "host-use.h"
 #include "iommu-group.h"
 #include "log.h"
 #include "module-loader.h"
@@ -152,13 +152,23 @@ static int load_targets(struct operation *op, bool (*keep)(const struct pci_devi
         return 0;
 }
 
-static int refuse_if_host_uses(struct operation *op, const struct pci_device *d, const char *verb) {
+/* view: what the host uses, read once for several devices; NULL reads it afresh. */
+static int refuse_if_host_uses(struct operation *op, struct host_use_view *view, const struct pci_device *d,
+                               const char *verb) {
+        _cleanup_(host_use_view_freep) struct host_use_view *fresh = NULL;
         _cleanup_(freep) char *holder = NULL;
         int r;
 
         if (op->flags & VFIO_PT_FLAG_FORCE)
                 return 0;
-        r = pci_device_find_host_user(&d->address, &holder);
+        if (!view) {
+                r = host_use_view_new(&fresh);
+                if (r < 0)
+                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                              "Could not check whether the host uses %s: %s", d->name, strerror(-r));
+                view = fresh;
+        }
+        r = host_use_find(view, d, HOST_USE_OPENERS, &holder);
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not check whether the host uses %s: %s", d->name, strerror(-r));
@@ -169,6 +179,28 @@ static int refuse_if_host_uses(struct operation *op, const struct pci_device *d,
                               "Refusing to %s %s (driver %s): %s. Stop using it on the host first, or force "
                               "it with --force (the FORCE flag) if you know the host can do without it.",
                               verb, d->name, driver_or_none(d->driver), holder);
+}
+
+/* Checks every device before any is touched, against one reading of what the host uses. */
+static int refuse_if_host_uses_any(struct operation *op, struct pci_device *const *devices, size_t n,
+                                   const char *verb) {
+        _cleanup_(host_use_view_freep) struct host_use_view *view = NULL;
+        int r;
+
+        if (op->flags & VFIO_PT_FLAG_FORCE)
+                return 0;
+        r = host_use_view_new(&view);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                      "Could not check whether the host uses %s: %s", op->name, strerror(-r));
+        for (size_t i = 0; i < n; i++) {
+                if (!devices[i] || vfio_driver_is_vfio(devices[i]->driver))
+                        continue;
+                r = refuse_if_host_uses(op, view, devices[i], verb);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* Records what the device is on now, the first time the daemon touches it. */
@@ -207,25 +239,62 @@ static int write_failed(struct operation *op, const struct pci_device *d, const 
                               strerror(-r));
 }
 
+static bool driver_left(void *userdata) {
+        struct driver_condition *c = userdata;
+        _cleanup_(freep) char *driver = NULL;
+
+        return pci_device_read_driver(c->address, &driver) >= 0 && !streq_ptr(driver, c->expected);
+}
+
+/* Unbinds d from the driver it was seen on, never from whatever its driver link names by now. */
 static int unbind(struct operation *op, const struct pci_device *d) {
+        struct driver_condition left = { .address = &d->address, .expected = d->driver };
+        _cleanup_(freep) char *now = NULL;
         int r;
 
-        r = pci_device_write(&d->address, "driver/unbind", d->name);
-        if (r < 0 && r != -ENOENT) /* ENOENT: it lost its driver meanwhile, which is what we want */
-                return write_failed(op, d, "write driver/unbind", r);
-        if (!wait_for_driver(op, &d->address, NULL))
+        r = pci_driver_write(d->driver, "unbind", d->name);
+        /* ENODEV: it is no longer on that driver; what it is on now is checked below. */
+        if (r < 0 && r != -ENODEV && r != -ENOENT)
+                return write_failed(op, d, "unbind it from its driver", r);
+        if (!wait_until(driver_left, &left, op->settle_usec))
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ETIMEDOUT,
                                       "%s did not leave %s within %.1f s. A program may still hold the device "
                                       "(a running VM?); stop it and try again.",
                                       d->name, d->driver, seconds(op->settle_usec));
+        r = pci_device_read_driver(&d->address, &now);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read the driver of %s: %s",
+                                      d->name, strerror(-r));
+        if (now)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -EBUSY,
+                                      "%s moved from %s to %s while it was being unbound (another program is "
+                                      "binding it); it was left on %s.",
+                                      d->name, d->driver, now, now);
         log_info("uid %u: %s: %s → (none)", (unsigned) op->caller_uid, d->name, d->driver);
         return 0;
 }
 
-/* Record, pin to vfio-pci with driver_override so nothing rebinds the host driver, unbind. */
-static int take_from_driver(struct operation *op, const struct pci_device *d) {
+/* Record, pin to vfio-pci with driver_override so nothing rebinds the host driver, unbind. The
+ * device is read again and checked again right before: since the caller looked, seconds may have
+ * passed (loading vfio-pci, moving other members), and the host may have started using it or
+ * another program may have rebound it. */
+static int take_from_driver(struct operation *op, const struct pci_device *seen, const char *verb) {
+        _cleanup_(pci_device_freep) struct pci_device *d = NULL;
         int r;
 
+        r = load_device(op, &seen->address, &d);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(d->driver, seen->driver))
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -EBUSY,
+                                      "%s moved from %s to %s while this call was checking it (another program "
+                                      "is binding it); nothing was done to it.",
+                                      d->name, driver_or_none(seen->driver), driver_or_none(d->driver));
+        if (!vfio_driver_is_vfio(d->driver)) {
+                r = refuse_if_host_uses(op, NULL, d, verb);
+                if (r < 0)
+                        return r;
+        }
         r = ensure_record(op, d);
         if (r < 0)
                 return r;
@@ -373,18 +442,14 @@ int driver_ops_detach(struct operation *op) {
         if (r < 0)
                 return r;
 
-        /* Check every device before touching any. */
-        for (size_t i = 0; i < t.n; i++)
-                if (t.devices[i]->driver && !vfio_driver_is_vfio(t.devices[i]->driver)) {
-                        r = refuse_if_host_uses(op, t.devices[i], "detach");
-                        if (r < 0)
-                                return r;
-                }
+        r = refuse_if_host_uses_any(op, t.devices, t.n, "detach");
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < t.n; i++) {
                 r = strv_push(&touched, t.devices[i]->name);
                 if (r >= 0)
-                        r = take_from_driver(op, t.devices[i]);
+                        r = take_from_driver(op, t.devices[i], "detach");
                 if (r < 0) {
                         roll_back(op, touched);
                         return r;
@@ -423,6 +488,17 @@ static int refuse_unfixable_group(struct operation *op, const struct iommu_group
         return 0;
 }
 
+/* vfio-pci drives only devices with a type 0 header: PCI-to-PCI and CardBus bridges it refuses to
+ * probe. Forced or not, attaching one would only leave it without a driver. */
+static int refuse_bridge(struct operation *op, const struct pci_device *d) {
+        unsigned class = d->class_code >> 8;
+
+        if (class != 0x0604 && class != 0x0607 && class != 0x0609)
+                return 0;
+        return operation_fail(op, VFIO_PT_ERROR_INVALID_ARGUMENT, -EINVAL,
+                              "%s is a bridge, and vfio-pci does not drive bridges. Nothing was changed.", d->name);
+}
+
 static bool group_node_exists(void *userdata) {
         struct stat st;
         return stat(userdata, &st) >= 0;
@@ -435,7 +511,7 @@ static int move_to_vfio(struct operation *op, const struct pci_device *d) {
         r = strv_push(&op->moved, d->name);
         if (r < 0)
                 return r;
-        r = take_from_driver(op, d);
+        r = take_from_driver(op, d, "attach");
         if (r < 0)
                 return r;
         r = pci_bus_write("drivers_probe", d->name);
@@ -492,6 +568,12 @@ int driver_ops_attach(struct operation *op) {
         r = refuse_unfixable_group(op, group);
         if (r < 0)
                 return r;
+        r = refuse_if_host_uses_any(op, t.devices, t.n, "attach");
+        if (r < 0)
+                return r;
+        r = refuse_bridge(op, t.devices[0]);
+        if (r < 0)
+                return r;
 
         /* The named device moves unless it is on vfio already; members only when they block. */
         for (size_t i = 0; i < t.n; i++) {
@@ -499,11 +581,6 @@ int driver_ops_attach(struct operation *op) {
 
                 if (vfio_driver_is_vfio(d->driver))
                         continue;
-                if (d->driver) {
-                        r = refuse_if_host_uses(op, d, "attach");
-                        if (r < 0)
-                                return r;
-                }
                 r = targets_add(&to_move, d);
                 if (r < 0)
                         return r;

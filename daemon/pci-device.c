@@ -79,6 +79,19 @@ int pci_device_read_driver(const struct pci_address *a, char **ret) {
         return read_link(a, "driver", ret);
 }
 
+int pci_device_resolve_syspath(const struct pci_address *a, char **ret) {
+        char path[PATH_MAX];
+        int r;
+
+        r = pci_device_path(a, NULL, path, sizeof(path));
+        if (r < 0)
+                return r;
+        *ret = realpath(path, NULL);
+        if (!*ret)
+                return errno == ENOENT ? -ENODEV : negative_errno();
+        return 0;
+}
+
 static int read_driver_override(const struct pci_address *a, char **ret) {
         _cleanup_(freep) char *value = NULL;
         char path[PATH_MAX];

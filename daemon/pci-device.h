@@ -47,6 +47,11 @@ void pci_device_freep(struct pci_device **device);
 /* The driver bound to a device right now; *ret is NULL when none is. */
 int pci_device_read_driver(const struct pci_address *address, char **ret);
 
+/* Where the device sits in the sysfs device tree ("/sys/devices/pci0000:00/0000:00:1c.0/0000:59:00.0"):
+ * what lies below that path (block devices, network interfaces, virtio devices) belongs to it.
+ * -ENODEV when it is gone. */
+int pci_device_resolve_syspath(const struct pci_address *address, char **ret);
+
 /* Every PCI function the kernel knows, sorted by address. */
 int pci_device_enumerate(struct pci_address **ret, size_t *ret_count);
 

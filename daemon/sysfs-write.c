@@ -53,3 +53,18 @@ int pci_bus_write(const char *attribute, const char *value) {
         log_debug("Writing '%s' to %s", value, path);
         return write_file(path, value);
 }
+
+int pci_driver_write(const char *driver, const char *attribute, const char *value) {
+        char path[PATH_MAX];
+        int n;
+
+        /* Driver names come from the device's driver link, a kernel name; still, nothing that
+         * could leave the driver's directory goes into the path. */
+        if (driver[0] == '\0' || driver[0] == '.' || strchr(driver, '/') || strchr(attribute, '/'))
+                return -EINVAL;
+        n = snprintf(path, sizeof(path), SYSFS_PCI_DRIVERS "/%s/%s", driver, attribute);
+        if (n < 0 || (size_t) n >= sizeof(path))
+                return -ENAMETOOLONG;
+        log_debug("Writing '%s' to %s", value, path);
+        return write_file(path, value);
+}

@@ -11,3 +11,8 @@ int pci_device_write(const struct pci_address *address, const char *attribute, c
 
 /* Writes value to a bus-wide control file: "drivers_probe". */
 int pci_bus_write(const char *attribute, const char *value);
+
+/* Writes value to drivers/DRIVER/attribute ("unbind"). Unlike devices/ADDR/driver/unbind, this
+ * names the driver the caller checked: when the device moved to another driver meanwhile, the
+ * kernel refuses the write (ENODEV) instead of unbinding whatever the device is on now. */
+int pci_driver_write(const char *driver, const char *attribute, const char *value);

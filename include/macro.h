@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -62,4 +63,20 @@ static inline int streq_ptr(const char *a, const char *b) {
         for (; *a && *a == *b; a++, b++)
                 ;
         return *a == *b;
+}
+
+/* asprintf() that leaves *ret NULL when it fails (glibc leaves it undefined, which a cleanup
+ * attribute would then free). Returns 0 or -ENOMEM. */
+_printf_(2, 3) static inline int strdup_printf(char **ret, const char *format, ...) {
+        va_list ap;
+        int n;
+
+        va_start(ap, format);
+        n = vasprintf(ret, format, ap);
+        va_end(ap);
+        if (n < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
 }

@@ -46,5 +46,6 @@
 #define VFIO_PT_KEY_IOMMU_GROUP "IommuGroup"
 #define VFIO_PT_KEY_NUMA_NODE "NumaNode"
 #define VFIO_PT_KEY_BUSY "Busy"
+#define VFIO_PT_KEY_HOST_USE "HostUse"
 #define VFIO_PT_KEY_VFIO_READY "VfioReady"
 #define VFIO_PT_KEY_VFIO_NOTE "VfioNote"

@@ -41,6 +41,7 @@ static void test_list_table(Fixture *f, gconstpointer data) {
         g_assert_true(g_str_has_prefix(lines[0], "ADDRESS"));
         g_assert_nonnull(strstr(lines[0], "DRIVER"));
         g_assert_nonnull(strstr(lines[0], "GROUP"));
+        g_assert_nonnull(strstr(lines[0], "IN USE"));
         /* Header, one row per device, and the final empty string after the last newline. */
         g_assert_cmpuint(g_strv_length(lines), ==, fake_pci_tree_size + 2);
 
@@ -49,12 +50,16 @@ static void test_list_table(Fixture *f, gconstpointer data) {
                 g_autofree char *row = find_line(out, d->address);
                 g_autofree char *ids = g_strdup_printf(" %04x:%04x ", d->vendor, d->device);
                 g_autofree char *group = g_strdup_printf(" %d", d->iommu_group);
+                /* The boot GPU and the bridges are the tree's only devices the host needs. */
+                gboolean in_use = d->boot_vga == 1 || (d->class_code >> 16) == 0x06;
+                g_autofree char *in_use_cell = g_strdup_printf(" %s +%d$", in_use ? "yes" : "-", d->iommu_group);
                 g_auto(GStrv) words = NULL;
 
                 g_test_message("row %s", row);
                 g_assert_nonnull(row);
                 g_assert_nonnull(strstr(row, ids));
                 g_assert_true(g_str_has_suffix(g_strchomp(row), group));
+                g_assert_true(g_regex_match_simple(in_use_cell, row, 0, 0));
                 words = g_strsplit_set(row, " ", -1);
                 g_assert_true(g_strv_contains((const char *const *) words, d->driver ?: "-"));
         }

@@ -319,7 +319,7 @@ static void test_busctl_errors(Fixture *f, gconstpointer data) {
                                     VFIO_PT_INTERFACE, "DescribeDevice", "s", "0000:59:00.0", NULL);
         g_assert_cmpint(status, ==, 0);
         g_test_message("busctl: %s", out);
-        g_assert_true(g_str_has_prefix(out, "a{sv}ibaa{sv} 14 \"Address\" s \"0000:59:00.0\""));
+        g_assert_true(g_str_has_prefix(out, "a{sv}ibaa{sv} 15 \"Address\" s \"0000:59:00.0\""));
 }
 
 static void test_daemon_logs_caller(Fixture *f, gconstpointer data) {
