@@ -89,6 +89,48 @@ int block_device_add_with_bases(const char *syspath, char ***syspaths) {
         return add_with_bases(syspath, syspaths, MAX_STACK_DEPTH);
 }
 
+#define NVME_SUBSYSTEMS "/sys/devices/virtual/nvme-subsystem/"
+
+int block_device_locations(const char *syspath, char ***ret) {
+        _cleanup_(strv_freep) char **locations = NULL;
+        _cleanup_(closedirp) DIR *dir = NULL;
+        char subsystem[PATH_MAX];
+        struct dirent *de;
+        size_t n;
+        int r;
+
+        r = strv_push(&locations, syspath);
+        if (r < 0)
+                return r;
+        /* A namespace that several controllers share has its disk in the subsystem, not below
+         * any controller; the subsystem links to its controllers. */
+        if (strncmp(syspath, NVME_SUBSYSTEMS, strlen(NVME_SUBSYSTEMS)) == 0) {
+                n = strlen(NVME_SUBSYSTEMS) + strcspn(syspath + strlen(NVME_SUBSYSTEMS), "/");
+                if (n < sizeof(subsystem)) {
+                        memcpy(subsystem, syspath, n);
+                        subsystem[n] = '\0';
+                        dir = opendir(subsystem);
+                }
+        }
+        while (dir && (de = readdir(dir))) {
+                _cleanup_(freep) char *controller = NULL;
+                char path[PATH_MAX];
+
+                /* nvme0, nvme1, ...: the controllers; nvme0n1 and friends are the namespaces. */
+                if (strncmp(de->d_name, "nvme", 4) != 0 ||
+                    strspn(de->d_name + 4, "0123456789") != strlen(de->d_name + 4))
+                        continue;
+                if (snprintf(path, sizeof(path), "%s/%s", subsystem, de->d_name) >= (int) sizeof(path) ||
+                    resolve(path, &controller) < 0)
+                        continue;
+                r = strv_push(&locations, controller);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(locations);
+        return 0;
+}
+
 static int push_resolved(char ***syspaths, int (*lookup)(const char *, char **), const char *key) {
         _cleanup_(freep) char *syspath = NULL;
 

@@ -24,6 +24,11 @@ const char *block_device_name(const char *syspath);
  * appended to *syspaths without duplicates. */
 int block_device_add_with_bases(const char *syspath, char ***syspaths);
 
+/* Where a block device physically is: its own sysfs path and, for an NVMe namespace that several
+ * controllers share (native NVMe multipath puts its disk under /sys/devices/virtual/nvme-subsystem,
+ * below no PCI function), the controllers of its subsystem. */
+int block_device_locations(const char *syspath, char ***ret);
+
 /* The block devices a mounted filesystem stores its data on. For filesystems the kernel reports
  * with a device number that is a real block device (ext4, xfs, ...), that device; for those it
  * reports with an anonymous major-0 number, the devices behind them: every device of a btrfs

@@ -15,6 +15,7 @@
 
 #include "block-device.h"
 #include "host-use-internal.h"
+#include "strv.h"
 #include "sysfs.h"
 
 struct block_node {
@@ -76,13 +77,22 @@ static int add_node(struct block_nodes *b, const char *syspath) {
         return 0;
 }
 
-/* Every block device below the function: disks, their partitions, whatever lies between. */
+static bool any_below(char **paths, const char *top) {
+        STRV_FOREACH(p, paths)
+                if (sysfs_path_is_below(*p, top))
+                        return true;
+        return false;
+}
+
+/* Every block device on the function: disks, their partitions, NVMe namespaces its controller
+ * shares with others. */
 static int find_block_nodes(const char *pci_syspath, struct block_nodes *ret) {
         _cleanup_(closedirp) DIR *dir = opendir("/sys/class/block");
         struct dirent *de;
         int r;
 
         while (dir && (de = readdir(dir))) {
+                _cleanup_(strv_freep) char **locations = NULL;
                 _cleanup_(freep) char *syspath = NULL;
                 char path[PATH_MAX];
 
@@ -90,7 +100,12 @@ static int find_block_nodes(const char *pci_syspath, struct block_nodes *ret) {
                         continue;
                 snprintf(path, sizeof(path), "/sys/class/block/%s", de->d_name);
                 syspath = realpath(path, NULL);
-                if (!syspath || !sysfs_path_is_below(syspath, pci_syspath))
+                if (!syspath)
+                        continue;
+                r = block_device_locations(syspath, &locations);
+                if (r < 0)
+                        return r;
+                if (!any_below(locations, pci_syspath))
                         continue;
                 r = add_node(ret, syspath);
                 if (r < 0)

@@ -49,12 +49,19 @@ static int add_block_uses(struct host_use_view *view, char **stored_on, const ch
                         return r;
         }
         STRV_FOREACH(b, bases) {
-                char *reason;
+                _cleanup_(strv_freep) char **locations = NULL;
 
-                (void) strdup_printf(&reason, "%s (block device %s)", use, block_device_name(*b));
-                r = host_use_add(view, *b, reason);
+                r = block_device_locations(*b, &locations);
                 if (r < 0)
                         return r;
+                STRV_FOREACH(l, locations) {
+                        char *reason;
+
+                        (void) strdup_printf(&reason, "%s (block device %s)", use, block_device_name(*b));
+                        r = host_use_add(view, *l, reason);
+                        if (r < 0)
+                                return r;
+                }
         }
         return 0;
 }
@@ -182,11 +189,18 @@ static int add_holders(struct host_use_view *view) {
                         described = holder ? describe_holder(holder) : strdup(h->d_name);
                         if (!described)
                                 return -ENOMEM;
-                        (void) strdup_printf(&reason, "%s is built on its block device %s", described,
-                                             block_device_name(syspath));
-                        r = host_use_add(view, syspath, reason);
+                        _cleanup_(strv_freep) char **locations = NULL;
+
+                        r = block_device_locations(syspath, &locations);
                         if (r < 0)
                                 return r;
+                        STRV_FOREACH(l, locations) {
+                                (void) strdup_printf(&reason, "%s is built on its block device %s", described,
+                                                     block_device_name(syspath));
+                                r = host_use_add(view, *l, reason);
+                                if (r < 0)
+                                        return r;
+                        }
                         break; /* one holder names the use well enough */
                 }
         }

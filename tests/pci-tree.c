@@ -232,6 +232,19 @@ char *fake_pci_nvme_namespace_add(UMockdevTestbed *testbed, const char *address,
         return fake_block_device_add(testbed, controller, "nvme0n1", dev, NULL);
 }
 
+char *fake_nvme_shared_namespace_add(UMockdevTestbed *testbed, const char *address, const char *dev) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
+        g_autofree char *parent = fake_pci_device_syspath(address);
+        g_autofree char *controller = NULL;
+        const char *subsystem = "/sys/devices/virtual/nvme-subsystem/nvme-subsys0";
+
+        controller = umockdev_testbed_add_device(testbed, "nvme", "nvme/nvme0", parent, NULL, NULL);
+        g_assert_nonnull(controller);
+        make_dir(root, subsystem + 1);
+        sys_link(root, "/sys/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0", controller);
+        return fake_block_device_add(testbed, subsystem, "nvme0n1", dev, NULL);
+}
+
 char *fake_stacked_block_device_add(UMockdevTestbed *testbed, const char *name, const char *dev,
                                     const char *const *bases, const char *detail_attribute, const char *detail) {
         g_autofree char *root = umockdev_testbed_get_root_dir(testbed);

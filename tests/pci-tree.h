@@ -55,6 +55,11 @@ char *fake_block_partition_add(UMockdevTestbed *testbed, const char *disk_syspat
  * ("254:0"). Returns its syspath. */
 char *fake_pci_nvme_namespace_add(UMockdevTestbed *testbed, const char *address, const char *dev);
 
+/* The same, for a namespace that several controllers share: native NVMe multipath puts its disk
+ * in the subsystem, /sys/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1, which links to the
+ * controller below the PCI device. */
+char *fake_nvme_shared_namespace_add(UMockdevTestbed *testbed, const char *address, const char *dev);
+
 /* A dm, md or bcache device in /sys/devices/virtual/block built on bases (syspaths, NULL
  * terminated): slaves/ links to them, holders/ links from them. detail_attribute ("dm/name",
  * "md/level") may carry its name or level. Returns its syspath. */

@@ -205,6 +205,15 @@ static void test_mount_through_dm(Fixture *f, gconstpointer data) {
         assert_refused(f, NVME, 0, "ext4 filesystem mounted on /home");
 }
 
+/* A namespace several controllers share (a dual-port drive): its disk is below the NVMe
+ * subsystem, not below any PCI function, yet each controller carries it. */
+static void test_mount_nvme_multipath(Fixture *f, gconstpointer data) {
+        g_free(fake_nvme_shared_namespace_add(f->h.testbed, NVME, "61:40"));
+        mounts(f, "90 1 61:40 / /data rw - xfs /dev/nvme0n1 rw\n");
+        assert_host_use(f, NVME, "it backs the xfs filesystem mounted on /data (block device nvme0n1)");
+        assert_refused(f, NVME, 0, "xfs filesystem mounted on /data");
+}
+
 /* A mount that only a container (another mount namespace) has. */
 static void test_mount_other_namespace(Fixture *f, gconstpointer data) {
         const char *argv[] = { "unshare", "--mount", "--propagation", "private", "sleep", "600", NULL };
@@ -571,6 +580,7 @@ int main(int argc, char *argv[]) {
         ADD("/host-use/mount/real-root-filesystem", test_real_root_filesystem);
         ADD("/host-use/mount/through-dm", test_mount_through_dm);
         ADD("/host-use/mount/other-namespace", test_mount_other_namespace);
+        ADD("/host-use/mount/nvme-multipath", test_mount_nvme_multipath);
         ADD("/host-use/mount/btrfs", test_btrfs);
         ADD("/host-use/mount/zfs", test_zfs);
         ADD("/host-use/mount/bcachefs", test_bcachefs);
