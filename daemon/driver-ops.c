@@ -168,7 +168,7 @@ static int refuse_if_host_uses(struct operation *op, struct host_use_view *view,
                                               "Could not check whether the host uses %s: %s", d->name, strerror(-r));
                 view = fresh;
         }
-        r = host_use_find(view, d, HOST_USE_OPENERS, &holder);
+        r = host_use_find(view, d, HOST_USE_PROBE_EXCLUSIVE, &holder);
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not check whether the host uses %s: %s", d->name, strerror(-r));

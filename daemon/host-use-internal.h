@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "host-use.h"
 #include "macro.h"
@@ -13,9 +15,30 @@ struct host_use {
         char *reason;
 };
 
+/* A block device, with where it physically is (see block_device_locations()). */
+struct block_node {
+        dev_t devnum;
+        char *node; /* "/dev/nvme0n1", from the kernel's DEVNAME */
+        char **locations;
+};
+
+/* A process with a block device open. */
+struct block_opener {
+        const struct block_node *block;
+        pid_t pid;
+        char *comm;
+};
+
 struct host_use_view {
         struct host_use *uses; /* in the order their reasons are preferred */
         size_t n_uses;
+
+        /* Read on first need: only devices with block devices ask for them. */
+        bool blocks_read, openers_read;
+        struct block_node *blocks;
+        size_t n_blocks;
+        struct block_opener *openers;
+        size_t n_openers;
 };
 
 /* Takes reason over (also on failure). */
@@ -25,8 +48,9 @@ int host_use_add(struct host_use_view *view, const char *syspath, char *reason);
 int host_use_collect_storage(struct host_use_view *view);
 int host_use_collect_network(struct host_use_view *view);
 
-/* HOST_USE_OPENERS for the block devices below a PCI function's sysfs path. */
-int host_use_find_openers(const char *pci_syspath, char **ret_reason);
+/* Programs that have a block device of the PCI function at pci_syspath open; with
+ * HOST_USE_PROBE_EXCLUSIVE also exclusive holders. Same returns as host_use_find(). */
+int host_use_find_openers(struct host_use_view *view, const char *pci_syspath, unsigned flags, char **ret_reason);
 
 /* Whether path is top or lies below it. sysfs nests devices like the bus topology. */
 bool sysfs_path_is_below(const char *path, const char *top);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who holds a PCI function's block devices open: programs (a VM using the disk directly, a backup
- * tool, dd), found through /proc/PID/fd, and exclusive holders of any kind, found by trying an
- * exclusive open ourselves. */
+ * tool, dd), found through /proc/PID/fd, and, before an operation, exclusive holders of any kind,
+ * found by trying an exclusive open ourselves. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,25 +17,6 @@
 #include "host-use-internal.h"
 #include "strv.h"
 #include "sysfs.h"
-
-struct block_node {
-        char *syspath;
-        dev_t devnum;
-        char *node; /* "/dev/nvme0n1", from the kernel's DEVNAME */
-};
-
-struct block_nodes {
-        struct block_node *nodes;
-        size_t n;
-};
-
-static void block_nodes_done(struct block_nodes *b) {
-        for (size_t i = 0; i < b->n; i++) {
-                free(b->nodes[i].syspath);
-                free(b->nodes[i].node);
-        }
-        free(b->nodes);
-}
 
 static bool devname_valid(const char *name) {
         return name[0] != '\0' && name[0] != '/' && !strstr(name, "..") && strlen(name) < NAME_MAX;
@@ -56,43 +37,42 @@ static int read_devname(const char *syspath, char **ret) {
         return -ENOENT;
 }
 
-static int add_node(struct block_nodes *b, const char *syspath) {
-        _cleanup_(freep) char *dev = NULL, *node = NULL, *copy = NULL;
+static int add_block_node(struct host_use_view *view, const char *syspath) {
+        _cleanup_(strv_freep) char **locations = NULL;
+        _cleanup_(freep) char *dev = NULL, *node = NULL;
         char path[PATH_MAX];
         unsigned major, minor;
         struct block_node *p;
+        int r;
 
         snprintf(path, sizeof(path), "%s/dev", syspath);
         if (sysfs_read_string(path, &dev) < 0 || sscanf(dev, "%u:%u", &major, &minor) != 2 ||
             read_devname(syspath, &node) < 0)
                 return 0;
-        copy = strdup(syspath);
-        p = copy ? reallocarray(b->nodes, b->n + 1, sizeof(*p)) : NULL;
+        r = block_device_locations(syspath, &locations);
+        if (r < 0)
+                return r;
+        p = reallocarray(view->blocks, view->n_blocks + 1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        b->nodes = p;
-        b->nodes[b->n++] = (struct block_node) {
-                .syspath = TAKE_PTR(copy), .devnum = makedev(major, minor), .node = TAKE_PTR(node),
+        view->blocks = p;
+        view->blocks[view->n_blocks++] = (struct block_node) {
+                .devnum = makedev(major, minor), .node = TAKE_PTR(node), .locations = TAKE_PTR(locations),
         };
         return 0;
 }
 
-static bool any_below(char **paths, const char *top) {
-        STRV_FOREACH(p, paths)
-                if (sysfs_path_is_below(*p, top))
-                        return true;
-        return false;
-}
-
-/* Every block device on the function: disks, their partitions, NVMe namespaces its controller
- * shares with others. */
-static int find_block_nodes(const char *pci_syspath, struct block_nodes *ret) {
-        _cleanup_(closedirp) DIR *dir = opendir("/sys/class/block");
+/* Every block device there is, once per view. */
+static int read_block_nodes(struct host_use_view *view) {
+        _cleanup_(closedirp) DIR *dir = NULL;
         struct dirent *de;
         int r;
 
+        if (view->blocks_read)
+                return 0;
+        view->blocks_read = true;
+        dir = opendir("/sys/class/block");
         while (dir && (de = readdir(dir))) {
-                _cleanup_(strv_freep) char **locations = NULL;
                 _cleanup_(freep) char *syspath = NULL;
                 char path[PATH_MAX];
 
@@ -102,96 +82,132 @@ static int find_block_nodes(const char *pci_syspath, struct block_nodes *ret) {
                 syspath = realpath(path, NULL);
                 if (!syspath)
                         continue;
-                r = block_device_locations(syspath, &locations);
-                if (r < 0)
-                        return r;
-                if (!any_below(locations, pci_syspath))
-                        continue;
-                r = add_node(ret, syspath);
+                r = add_block_node(view, syspath);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static const struct block_node *find_devnum(const struct block_nodes *b, dev_t devnum) {
-        for (size_t i = 0; i < b->n; i++)
-                if (b->nodes[i].devnum == devnum)
-                        return &b->nodes[i];
+static bool block_node_is_on(const struct block_node *b, const char *pci_syspath) {
+        STRV_FOREACH(l, b->locations)
+                if (sysfs_path_is_below(*l, pci_syspath))
+                        return true;
+        return false;
+}
+
+static const struct block_node *find_devnum(const struct host_use_view *view, dev_t devnum) {
+        for (size_t i = 0; i < view->n_blocks; i++)
+                if (view->blocks[i].devnum == devnum)
+                        return &view->blocks[i];
         return NULL;
 }
 
-/* One process: whether one of its open files is one of the nodes. Other users' processes need
- * CAP_SYS_PTRACE to be looked into; those the daemon cannot read are skipped. */
-static int scan_process(const struct block_nodes *b, const char *pid, char **ret_reason) {
-        _cleanup_(closedirp) DIR *fds = NULL;
+static int add_opener(struct host_use_view *view, const char *pid, const struct block_node *b) {
         _cleanup_(freep) char *comm = NULL;
+        struct block_opener *p;
         char path[64];
-        struct dirent *de;
 
-        snprintf(path, sizeof(path), "/proc/%s/fd", pid);
-        fds = opendir(path);
-        while (fds && (de = readdir(fds))) {
-                const struct block_node *hit;
-                struct stat st;
-
-                if (de->d_name[0] == '.' || fstatat(dirfd(fds), de->d_name, &st, 0) < 0 || !S_ISBLK(st.st_mode))
-                        continue;
-                hit = find_devnum(b, st.st_rdev);
-                if (!hit)
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+        if (snprintf(path, sizeof(path), "/proc/%s/comm", pid) < (int) sizeof(path))
                 (void) sysfs_read_string(path, &comm);
-                return strdup_printf(ret_reason, "process %s (%s) has its block device %s open", pid,
-                                     comm ?: "?", hit->node) < 0 ? -ENOMEM : 1;
-        }
+        p = reallocarray(view->openers, view->n_openers + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        view->openers = p;
+        view->openers[view->n_openers] = (struct block_opener) { .block = b, .pid = (pid_t) atoi(pid) };
+        if (strdup_printf(&view->openers[view->n_openers].comm, "%s", comm ?: "?") < 0)
+                return -ENOMEM;
+        view->n_openers++;
         return 0;
 }
 
-static int find_opening_process(const struct block_nodes *b, char **ret_reason) {
-        _cleanup_(closedirp) DIR *proc = opendir("/proc");
+/* Every process's open files, once per view, and only the first time a device with block devices
+ * is asked about: on a machine with many processes this is the costly part. Other users'
+ * processes need CAP_SYS_PTRACE to be looked into; those the daemon cannot read are skipped. */
+static int read_openers(struct host_use_view *view) {
+        _cleanup_(closedirp) DIR *proc = NULL;
         char self[16];
         struct dirent *de;
         int r;
 
+        if (view->openers_read)
+                return 0;
+        view->openers_read = true;
         snprintf(self, sizeof(self), "%d", (int) getpid());
+        proc = opendir("/proc");
         while (proc && (de = readdir(proc))) {
-                if (strspn(de->d_name, "0123456789") != strlen(de->d_name) || strcmp(de->d_name, self) == 0)
+                _cleanup_(closedirp) DIR *fds = NULL;
+                char path[PATH_MAX];
+                struct dirent *fd;
+
+                if (strspn(de->d_name, "0123456789") != strlen(de->d_name) || strlen(de->d_name) > 10 ||
+                    strcmp(de->d_name, self) == 0)
                         continue;
-                r = scan_process(b, de->d_name, ret_reason);
-                if (r != 0)
-                        return r;
+                snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+                fds = opendir(path);
+                while (fds && (fd = readdir(fds))) {
+                        const struct block_node *b;
+                        struct stat st;
+
+                        if (fd->d_name[0] == '.' || fstatat(dirfd(fds), fd->d_name, &st, 0) < 0 ||
+                            !S_ISBLK(st.st_mode))
+                                continue;
+                        b = find_devnum(view, st.st_rdev);
+                        if (!b)
+                                continue;
+                        r = add_opener(view, de->d_name, b);
+                        if (r < 0)
+                                return r;
+                        break; /* one open file names the process well enough */
+                }
         }
         return 0;
 }
 
 /* Mounts, swap, md, dm and LVM, btrfs, ZFS and bcache all open their devices exclusively, so an
  * exclusive open fails with EBUSY while any of them has it, whether or not the daemon knew how to
- * find it. The probe holds the device for an instant only. */
-static int find_exclusive_holder(const struct block_nodes *b, char **ret_reason) {
-        for (size_t i = 0; i < b->n; i++) {
-                _cleanup_(closep) int fd = -1;
+ * find it (a mount in a namespace no process is in, say). The probe holds the device for an
+ * instant only. */
+static int probe_exclusive(const struct block_node *b, char **ret_reason) {
+        _cleanup_(closep) int fd = -1;
 
-                /* Any other failure (no node, no such device) says nothing either way. */
-                fd = open(b->nodes[i].node, O_RDONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0 && errno == EBUSY)
-                        return strdup_printf(ret_reason,
-                                             "its block device %s is held open exclusively (by a filesystem, a "
-                                             "swap area, a RAID or LVM set, or a program)",
-                                             b->nodes[i].node) < 0 ? -ENOMEM : 1;
-        }
-        return 0;
+        /* Any other failure (no node, no such device) says nothing either way. */
+        fd = open(b->node, O_RDONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0 || errno != EBUSY)
+                return 0;
+        return strdup_printf(ret_reason,
+                             "its block device %s is held open exclusively (by a filesystem, a swap area, a RAID "
+                             "or LVM set, or a program)",
+                             b->node) < 0 ? -ENOMEM : 1;
 }
 
-int host_use_find_openers(const char *pci_syspath, char **ret_reason) {
-        _cleanup_(block_nodes_done) struct block_nodes b = {};
+int host_use_find_openers(struct host_use_view *view, const char *pci_syspath, unsigned flags, char **ret_reason) {
+        bool any = false;
         int r;
 
-        r = find_block_nodes(pci_syspath, &b);
-        if (r < 0 || b.n == 0)
+        r = read_block_nodes(view);
+        if (r < 0)
                 return r;
-        r = find_opening_process(&b, ret_reason);
-        if (r != 0)
+        for (size_t i = 0; i < view->n_blocks && !any; i++)
+                any = block_node_is_on(&view->blocks[i], pci_syspath);
+        if (!any)
+                return 0;
+
+        r = read_openers(view);
+        if (r < 0)
                 return r;
-        return find_exclusive_holder(&b, ret_reason);
+        for (size_t i = 0; i < view->n_openers; i++)
+                if (block_node_is_on(view->openers[i].block, pci_syspath))
+                        return strdup_printf(ret_reason, "process %d (%s) has its block device %s open",
+                                             (int) view->openers[i].pid, view->openers[i].comm,
+                                             view->openers[i].block->node) < 0 ? -ENOMEM : 1;
+
+        for (size_t i = 0; (flags & HOST_USE_PROBE_EXCLUSIVE) && i < view->n_blocks; i++) {
+                if (!block_node_is_on(&view->blocks[i], pci_syspath))
+                        continue;
+                r = probe_exclusive(&view->blocks[i], ret_reason);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "host-use-internal.h"
+#include "strv.h"
 #include "sysfs.h"
 #include "vfio-viability.h"
 
@@ -45,6 +46,14 @@ struct host_use_view *host_use_view_free(struct host_use_view *view) {
                 free(view->uses[i].reason);
         }
         free(view->uses);
+        for (size_t i = 0; i < view->n_blocks; i++) {
+                free(view->blocks[i].node);
+                strv_free(view->blocks[i].locations);
+        }
+        free(view->blocks);
+        for (size_t i = 0; i < view->n_openers; i++)
+                free(view->openers[i].comm);
+        free(view->openers);
         free(view);
         return NULL;
 }
@@ -157,7 +166,5 @@ int host_use_find(struct host_use_view *view, const struct pci_device *d, unsign
                         return *ret_reason ? 1 : -ENOMEM;
                 }
 
-        if (flags & HOST_USE_OPENERS)
-                return host_use_find_openers(syspath, ret_reason);
-        return 0;
+        return host_use_find_openers(view, syspath, flags, ret_reason);
 }

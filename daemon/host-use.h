@@ -13,8 +13,9 @@
  *     filesystem of a swap file, or has a dm, md or bcache device built on it;
  *   - a virtio device below it carries a mounted 9p or virtio-fs filesystem;
  *   - a network interface below it is up or carries a default route (IPv4 or IPv6);
- * and, checked only before an operation (HOST_USE_OPENERS), when
- *   - a program has one of its block devices open, or someone holds one exclusively (O_EXCL).
+ *   - a program has one of its block devices open;
+ * and, checked only before an operation (HOST_USE_PROBE_EXCLUSIVE), when
+ *   - anything holds one of its block devices exclusively (an O_EXCL open fails).
  * Each answer is a sentence naming the holder: "it holds the swap area /dev/nvme1n1". */
 
 /* What the host uses right now: the mounts of every namespace, the swap areas, the holders of
@@ -27,10 +28,10 @@ struct host_use_view *host_use_view_free(struct host_use_view *view);
 void host_use_view_freep(struct host_use_view **view);
 
 enum {
-        /* Also look for programs that have a block device of the function open, and probe each
-         * with an exclusive open. Only before an operation: a probe could make someone else's
-         * mount fail for the instant it holds the device. */
-        HOST_USE_OPENERS = 1 << 0,
+        /* Also probe each block device of the function with an exclusive open. Only before an
+         * operation: the probe could make someone else's mount fail for the instant it holds the
+         * device. */
+        HOST_USE_PROBE_EXCLUSIVE = 1 << 0,
 };
 
 /* Returns 1 and the sentence (free() it) when the host uses the device, 0 when it does not, or

@@ -210,6 +210,14 @@ static char *add_block(UMockdevTestbed *testbed, const char *parent_syspath, con
                 umockdev_testbed_set_property(testbed, syspath, p[0], p[1]);
         set_block_devnum(testbed, syspath, dev);
         sys_link(root, class_link, syspath);
+        /* A node in the testbed's /dev, so that whatever the daemon opens by this name (its
+         * exclusive-open probe) is a file of the testbed, never a disk of the machine. */
+        {
+                g_autofree char *node = g_build_filename(root, devname, NULL);
+                g_autofree char *dir = g_path_get_dirname(node);
+                g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+                g_assert_true(g_file_set_contents(node, "", 0, NULL));
+        }
         return syspath;
 }
 

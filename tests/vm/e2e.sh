@@ -3,10 +3,11 @@
 #
 # Installs the project with meson (prefix /usr, DESTDIR in the work dir), builds
 # vfio-check, then boots the test guest (run-guest.sh: QEMU TCG, q35 + emulated VT-d,
-# two e1000e NICs) once per kernel (default: Debian's 6.1 and 6.12) and runs
-# guest-e2e.sh in it: the installed daemon on the guest's real system bus, with polkitd,
-# systemd-udevd and the shipped example polkit rule, driven by an unprivileged member
-# of the group `vfio` and refused to an outsider.
+# two e1000e NICs, four NVMe drives, one behind a PCIe root port) once per kernel (default:
+# Debian's 6.1 and 6.12) and runs guest-e2e.sh in it: the installed daemon on the guest's real
+# system bus, with polkitd, systemd-udevd and the shipped example polkit rule, driven by an
+# unprivileged member of the group `vfio` and refused to an outsider; then the in-use
+# protection (guest-host-use.sh) against the drives, the root port and the guest's own 9p root.
 #
 # Options:
 #   -b, --builddir DIR  meson build dir for the install (default: REPO/build-vm);
@@ -67,11 +68,13 @@ meson install -C "$meson_build" --destdir "$destdir" --quiet --no-rebuild
 gcc -O2 -Wall -Wextra -Werror -o "$builddir/e2e/vfio-check" "$here/vfio-check.c"
 log "installed into $destdir ($(find "$destdir" ! -type d | wc -l) files), built vfio-check"
 
-# Fetch the kernels first, so download time does not count against a guest's timeout.
+# Fetch the kernels and the guest's storage tools first, so download time does not count against
+# a guest's timeout.
 kdirs=()
 for k in "${kernels[@]}"; do
     kdirs+=("$("$here/fetch-kernel.sh" "$k")")
 done
+tools=$("$here/fetch-tools.sh")
 
 # ---------------------------------------------------------------- run
 combined=$(mktemp)
@@ -84,13 +87,22 @@ for i in "${!kernels[@]}"; do
     work=$builddir/e2e/$kver
     rm -rf "$work"
     mkdir -p "$work"
+    # The in-use tests' drives (guest-host-use.sh): sparse images in the work dir, one behind a
+    # PCIe root port, so the port itself can be the named device.
+    storage=(--qemu-arg -device --qemu-arg pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=07.0)
+    for d in swap btrfs luks md; do
+        truncate -s 256M "$work/nvme-$d.img"
+        storage+=(--qemu-arg -drive --qemu-arg "file=$work/nvme-$d.img,if=none,id=nvme-$d,format=raw")
+        if [[ $d == swap ]]; then bus=bus=rp1; else bus=bus=pcie.0; fi
+        storage+=(--qemu-arg -device --qemu-arg "nvme,serial=vfpt-$d,drive=nvme-$d,$bus")
+    done
     log "kernel $kver: booting the guest"
     start=$(date +%s.%N)
     for attempt in 1 2; do
         set +e
         VFIO_VM_TIMEOUT=${VFIO_VM_TIMEOUT:-420} \
-            "$here/run-guest.sh" "${verbose[@]}" --kernel "$kdir" --workdir "$work" \
-            "$here/guest-e2e.sh" "$destdir" "$builddir/e2e/vfio-check" ${E2E_PRIV_USER:+"$E2E_PRIV_USER"}
+            "$here/run-guest.sh" "${verbose[@]}" --kernel "$kdir" --workdir "$work" "${storage[@]}" \
+            "$here/guest-e2e.sh" "$destdir" "$builddir/e2e/vfio-check" "$tools" ${E2E_PRIV_USER:+"$E2E_PRIV_USER"}
         grc=$?
         set -e
         # Multi-threaded TCG occasionally panics the guest kernel while it boots (seen once:
@@ -105,6 +117,7 @@ for i in "${!kernels[@]}"; do
     done
     secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
     # Prefix each result with the kernel; a guest that died early still counts as a failure.
+    rm -f "$work"/nvme-*.img
     if [[ -s $work/guest.tap ]]; then
         sed -n -E "s/^(ok|not ok) [0-9]+ - /\1 - $kver: /p; s/^#/#/p" "$work/guest.tap" >> "$combined"
     fi

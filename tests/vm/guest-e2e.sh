@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2012  # ls of sysfs/devtmpfs names is fine here
-# guest-e2e.sh DESTDIR VFIO_CHECK [PRIV_USER] — runs INSIDE the test guest, as root (see e2e.sh).
+# guest-e2e.sh DESTDIR VFIO_CHECK TOOLS [PRIV_USER] — runs INSIDE the test guest, as root (see e2e.sh).
 #
 # The real-kernel end-to-end test of issue 5.  DESTDIR is the tree `meson install
 # --destdir` produced on the host (prefix /usr); it is copied over the guest's / (a
@@ -20,8 +20,9 @@
 # tests still expect refusals then).
 set -uo pipefail
 
-destdir=${1:?usage: guest-e2e.sh DESTDIR VFIO_CHECK}
-vfio_check_src=${2:?usage: guest-e2e.sh DESTDIR VFIO_CHECK}
+destdir=${1:?usage: guest-e2e.sh DESTDIR VFIO_CHECK TOOLS [PRIV_USER]}
+vfio_check_src=${2:?usage: guest-e2e.sh DESTDIR VFIO_CHECK TOOLS [PRIV_USER]}
+tools=${3:?usage: guest-e2e.sh DESTDIR VFIO_CHECK TOOLS [PRIV_USER]}
 
 # Refuse to run anywhere but in the test guest: this script writes to sysfs and /.
 if [[ -z ${VM_KVER:-} || $(uname -r) != "$VM_KVER" || $(hostname) != vfio-guest ]]; then
@@ -34,40 +35,10 @@ tapfile=$work/guest.tap
 : > "$tapfile"
 t0=$(date +%s.%N)
 
-# ------------------------------------------------------------------ TAP helpers
-n=0
-failures=0
-out() { echo "$*"; echo "$*" >> "$tapfile"; }
-diag() { local l; while IFS= read -r l; do out "# $l"; done <<< "$*"; }
-pass() { n=$((n + 1)); out "ok $n - $1"; }
-flunk() { n=$((n + 1)); failures=$((failures + 1)); out "not ok $n - $1"; [[ $# -lt 2 ]] || diag "$2"; }
-skip() { n=$((n + 1)); out "ok $n - $1 # SKIP $2"; }
-# check DESC COMMAND...: one test, passing when COMMAND succeeds.
-check() { local d=$1; shift; if "$@"; then pass "$d"; else flunk "$d" "failed: $*"; fi; }
-since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
-wait_for() {
-    local deadline=$(($(date +%s) + $1)); shift
-    until "$@"; do
-        [[ $(date +%s) -lt $deadline ]] || return 1
-        sleep 0.1
-    done
-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/guest-lib.sh
+. "$here/guest-lib.sh"
 
-# ------------------------------------------------------------------ sysfs helpers
-dev() { echo "/sys/bus/pci/devices/$1"; }
-driver_of() {
-    local l
-    if l=$(readlink "$(dev "$1")/driver"); then echo "${l##*/}"; else echo none; fi
-}
-override_of() { local o; o=$(cat "$(dev "$1")/driver_override"); [[ $o == "(null)" ]] && o=""; echo "$o"; }
-group_of() { basename "$(readlink "$(dev "$1")/iommu_group")"; }
-iface_of() { ls "$(dev "$1")/net" 2>/dev/null | head -n1; }
-iface_up() { # IFF_UP is bit 0 of the flags
-    local i; i=$(iface_of "$1"); [[ -n $i ]] || return 1
-    (( $(cat "/sys/class/net/$i/flags") & 1 ))
-}
-owner_of() { stat -c %U "$1" 2>/dev/null || echo absent; }
 # The state of the two NICs and of /dev/vfio, for before/after comparisons.
 snapshot() {
     local d
@@ -85,42 +56,9 @@ node_released() { # the group node is gone, or root's again
     [[ ! -e /dev/vfio/$group || $(owner_of "/dev/vfio/$group") == root ]]
 }
 
-# ------------------------------------------------------------------ bus helpers
-no_owner() { ! has_owner "$1"; }
-has_owner() {
-    dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-        org.freedesktop.DBus.NameHasOwner "string:$1" 2>/dev/null | grep -q 'boolean true'
-}
-name_pid() { # pid of the process owning bus name $1
-    dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-        org.freedesktop.DBus.GetConnectionUnixProcessID "string:$1" 2>/dev/null |
-        awk '/uint32/ { print $2 }'
-}
-ctl_rc=0
-ctl_out=""
-# ctl USER ARGS...: run vfio-passthroughctl as USER; sets ctl_rc and ctl_out
-# (stdout+stderr), which also goes to the console.
-ctl() {
-    local u=$1; shift
-    local t; t=$(date +%s.%N)
-    if [[ $u == root ]]; then
-        ctl_out=$(vfio-passthroughctl --no-ask-password "$@" 2>&1)
-    else
-        ctl_out=$(runuser -u "$u" -- vfio-passthroughctl --no-ask-password "$@" 2>&1)
-    fi
-    ctl_rc=$?
-    echo "[$u] vfio-passthroughctl $* -> status $ctl_rc in $(since "$t") s"
-    [[ -z $ctl_out ]] || while IFS= read -r l; do echo "    $l"; done <<< "$ctl_out"
-    return $ctl_rc
-}
-# list_group USER ADDRESS: the GROUP column of `list` for ADDRESS, as USER.
-list_group() {
-    runuser -u "$1" -- vfio-passthroughctl list 2>/dev/null | awk -v a="$2" '$1 == a { print $NF }'
-}
-
 user=vfio-user
 outsider=outsider
-priv=${3:-$user}
+priv=${4:-$user}
 # Grant to the vfio user explicitly only when root acts for it.
 grant_args=()
 [[ $priv == "$user" ]] || grant_args=("$user")
@@ -454,6 +392,13 @@ fi
 
 check "[2] at the end NIC #2 is still on e1000e with $iface2 up, never touched" \
     nic2_untouched
+
+# ------------------------------------------------------------------ [8] in use by the host
+# shellcheck source=tests/vm/guest-host-use.sh
+. "$here/guest-host-use.sh"
+t=$(date +%s.%N)
+host_use_tests
+echo "in-use tests took $(since "$t") s"
 
 out "1..$n"
 echo "guest-e2e: $n tests, $failures failed, $(since "$t0") s; guest uptime $(cut -d' ' -f1 /proc/uptime) s"

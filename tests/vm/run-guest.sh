@@ -253,6 +253,10 @@ mount -t tmpfs -o mode=1777 tmpfs $r/dev/shm
 # A fresh /run (the host's holds its live sockets and pid files).  /tmp stays
 # the overlay's copy of the host's /tmp, so scripts in a host mktemp dir work.
 mount -t tmpfs -o mode=0755 tmpfs $r/run
+# Keep the host root in the guest's mount table, as a VM whose root is 9p or virtio-fs has it:
+# left in the initramfs it would be hidden from every mount table after switch_root.
+mkdir -p $r/run/vm/hostroot
+mount -o move /lower $r/run/vm/hostroot || die "cannot move the host root into the new root"
 # The host's own kernel modules (if any) are irrelevant: give the guest the
 # guest kernel's tree, unpacked by fetch-kernel.sh on the host.
 mkdir -p $r/lib/modules/$kver
