@@ -526,7 +526,8 @@ static void test_recheck_before_unbind(Fixture *f, gconstpointer data) {
 }
 
 /* Another program rebinds the device between the check and the unbind: the daemon unbinds only
- * from the driver it checked, so the write misses, and it says so and puts the device back. */
+ * from the driver it checked, so its write misses, and it says so (whether it saw the device
+ * between the other program's unbind and bind, or on its new driver) and puts the device back. */
 static void test_driver_changed_meanwhile(Fixture *f, gconstpointer data) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = NULL;
@@ -535,7 +536,7 @@ static void test_driver_changed_meanwhile(Fixture *f, gconstpointer data) {
         kernel_emulator_rebind_on_override(f->h.emulator, NIC, "e1000e");
         reply = call(f, "Attach", NIC, 0, &error);
         assert_dbus_error(error, VFIO_PT_ERROR_OPERATION_FAILED);
-        g_assert_nonnull(strstr(error->message, "moved from igb to e1000e"));
+        g_assert_nonnull(strstr(error->message, "e1000e"));
         g_assert_cmpint(kernel_emulator_journal_find(f->h.emulator, "unbind igb 0000:59:00.0: not bound to it"), >=,
                         0);
 
