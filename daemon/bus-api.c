@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bus-operations.h"
 #include "bus-util.h"
@@ -11,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pci-device.h"
+#include "state.h"
 #include "vfio-passthrough-bus.h"
 #include "vfio-viability.h"
 
@@ -61,7 +64,38 @@ static int device_host_use(struct host_use_view *view, const struct pci_device *
  * tell "unknown" from "none". Driver is always present ("" means none); DriverOverride and HostUse
  * too, except while an operation runs on the device's IOMMU group (Busy), when reading them could
  * block. */
-static int append_device_entries(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view) {
+/* What the daemon's record says about a device it moved: who owns it, who it is granted to, the
+ * driver it came from; or why the record cannot be read. */
+static int append_record_entries(sd_bus_message *m, const char *state_dir, const struct pci_device *d) {
+        _cleanup_(device_record_freep) struct device_record *record = NULL;
+        _cleanup_(freep) char *problem = NULL, *path = NULL;
+        struct device_ids now;
+        int r;
+
+        r = state_load(state_dir, &d->address, &record, &problem);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                _cleanup_(freep) char *text = NULL;
+
+                (void) state_record_path(state_dir, &d->address, &path);
+                if (strdup_printf(&text, "%s: %s", path ?: "the record", problem ?: strerror(-r)) < 0)
+                        return -ENOMEM;
+                return append_entry(m, VFIO_PT_KEY_RECORD_PROBLEM, "s", text);
+        }
+        (void) device_ids_read(d, &now);
+        if (!device_ids_equal(&now, &record->ids))
+                return 0; /* about another device: not this one's, and set aside by the next operation */
+        r = append_entry(m, VFIO_PT_KEY_OWNER, "u", (uint32_t) record->owner_uid);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_ORIGINAL_DRIVER, "s", record->original_driver ?: "");
+        if (r >= 0 && record->granted)
+                r = append_entry(m, VFIO_PT_KEY_GRANTEE, "u", (uint32_t) record->granted_uid);
+        return r;
+}
+
+static int append_device_entries(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
+                                 const char *state_dir) {
         _cleanup_(freep) char *host_use = NULL;
         int r;
 
@@ -96,22 +130,26 @@ static int append_device_entries(sd_bus_message *m, const struct pci_device *d, 
                 r = append_entry(m, VFIO_PT_KEY_IOMMU_GROUP, "i", d->iommu_group);
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_NUMA_NODE, "i", d->numa_node);
+        if (r >= 0)
+                r = append_record_entries(m, state_dir, d);
         return r;
 }
 
-static int append_device(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view) {
+static int append_device(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
+                         const char *state_dir) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = append_device_entries(m, d, view);
+        r = append_device_entries(m, d, view, state_dir);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(m);
 }
 
-static int append_group_member(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view) {
+static int append_group_member(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
+                               const char *state_dir) {
         const char *reason;
         bool ready;
         int r;
@@ -120,7 +158,7 @@ static int append_group_member(sd_bus_message *m, const struct pci_device *d, st
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = append_device_entries(m, d, view);
+        r = append_device_entries(m, d, view, state_dir);
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_VFIO_READY, "b", ready);
         if (r >= 0)
@@ -141,13 +179,15 @@ static struct host_use_view *read_host_use(void) {
         return view;
 }
 
+/* Read-only calls are logged at debug level only: any user may make them, and at info level a
+ * flood of them would push journald into rate-limiting and hide the lines of privileged calls. */
 static void log_call(sd_bus_message *m, const char *what) {
         uid_t uid;
 
         if (bus_message_caller_uid(m, &uid) >= 0)
-                log_info("%s called by uid %u (%s).", sd_bus_message_get_member(m), (unsigned) uid, what);
+                log_debug("%s called by uid %u (%s).", sd_bus_message_get_member(m), (unsigned) uid, what);
         else
-                log_info("%s called by unknown uid (%s).", sd_bus_message_get_member(m), what);
+                log_debug("%s called by unknown uid (%s).", sd_bus_message_get_member(m), what);
 }
 
 static int set_no_such_device(sd_bus_error *error, const struct pci_address *a) {
@@ -190,7 +230,7 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
                         return log_error_errno(r, "Failed to read PCI device %s",
                                                pci_address_format(&addresses[i], name));
                 }
-                r = append_device(reply, d, view);
+                r = append_device(reply, d, view, c->state_dir);
                 if (r < 0)
                         return r;
         }
@@ -236,7 +276,7 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
-        r = append_device(reply, d, view);
+        r = append_device(reply, d, view, c->state_dir);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(reply, "ib", d->iommu_group, group ? iommu_group_viable(group) : false);
@@ -246,7 +286,7 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         for (size_t i = 0; group && i < group->n_members; i++) {
-                r = append_group_member(reply, group->members[i], view);
+                r = append_group_member(reply, group->members[i], view, c->state_dir);
                 if (r < 0)
                         return r;
         }
@@ -296,6 +336,11 @@ static const sd_bus_vtable vfio_pt_vtable[] = {
                                 SD_BUS_ARGS("s", address, "s", user, "t", flags),
                                 SD_BUS_RESULT("s", group_node, "u", uid, "as", nodes, "s", warning),
                                 method_grant,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Forget",
+                                SD_BUS_ARGS("s", address),
+                                SD_BUS_NO_RESULT,
+                                method_forget,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceChanged",
                                 SD_BUS_ARGS("s", address, "s", action, "s", driver),

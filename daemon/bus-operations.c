@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit-log.h"
 #include "authorize.h"
 #include "bus-util.h"
 #include "context.h"
 #include "log.h"
 #include "pci-device.h"
+#include "state.h"
 #include "strv.h"
+#include "targets.h"
+#include "thread-job.h"
 #include "vfio-passthrough-bus.h"
 #include "wait.h"
 #include "worker.h"
@@ -26,12 +30,37 @@
 /* User names as useradd accepts them; anything else is not looked up at all. */
 #define USER_NAME_MAX 32
 
-static int check_flags(uint64_t flags, sd_bus_error *error) {
-        if ((flags & ~VFIO_PT_FLAGS_ALL) == 0)
+/* How many calls one user may have waiting for a user lookup or polkit at once. Enough for a
+ * person and a script; a flood gets LimitsExceeded instead of a queue. */
+#define PENDING_PER_CALLER_MAX 8
+
+/* The flags each method understands; anything else is refused, not ignored. */
+static uint64_t flags_allowed(enum operation_kind kind) {
+        switch (kind) {
+        case OPERATION_DETACH:
+        case OPERATION_ATTACH:
+                return VFIO_PT_FLAG_FORCE | VFIO_PT_FLAG_GROUP;
+        case OPERATION_RESTORE:
+        case OPERATION_GRANT:
+                return VFIO_PT_FLAG_GROUP;
+        default:
                 return 0;
-        return sd_bus_error_setf(error, VFIO_PT_ERROR_INVALID_ARGUMENT,
-                                 "Unknown flags 0x%" PRIx64 ": the known flags are 0x1 (force) and 0x2 (group).",
-                                 flags & ~VFIO_PT_FLAGS_ALL);
+        }
+}
+
+static int check_flags(enum operation_kind kind, uint64_t flags, sd_bus_error *error) {
+        uint64_t unknown = flags & ~VFIO_PT_FLAGS_ALL, meaningless = flags & VFIO_PT_FLAGS_ALL & ~flags_allowed(kind);
+
+        if (unknown)
+                return sd_bus_error_setf(error, VFIO_PT_ERROR_INVALID_ARGUMENT,
+                                         "Unknown flags 0x%" PRIx64 ": the known flags are 0x1 (force) and 0x2 (group).",
+                                         unknown);
+        if (meaningless)
+                return sd_bus_error_setf(error, VFIO_PT_ERROR_INVALID_ARGUMENT,
+                                         "%s does not take the flags 0x%" PRIx64 " (0x1 force is for Detach and "
+                                         "Attach; 0x2 group for Detach, Attach, Restore and Grant).",
+                                         operation_kind_to_string(kind), meaningless);
+        return 0;
 }
 
 static bool user_name_valid(const char *name) {
@@ -47,58 +76,58 @@ static bool user_name_valid(const char *name) {
         return true;
 }
 
-/* "" is the caller (as the bus reports it), digits a uid, anything else a user name. */
-static int resolve_user(const char *user, uid_t caller, uid_t *ret, sd_bus_error *error) {
-        char shown[64];
+/* --- calls waiting for authorization, per caller ---------------------------------------------- */
 
-        if (user[0] == '\0') {
-                *ret = caller;
-                return 0;
-        }
-        if (strspn(user, "0123456789") == strlen(user) && strlen(user) <= 10) {
-                unsigned long v = strtoul(user, NULL, 10);
-                /* (uid_t) -1 means "no change" to chown; 65535 is the 16-bit variant of it. */
-                if (v >= UINT32_MAX || v == 65535)
-                        return sd_bus_error_setf(error, VFIO_PT_ERROR_NO_SUCH_USER, "%s is not a usable uid.", user);
-                *ret = (uid_t) v;
-                return 0;
-        }
-        if (user_name_valid(user)) {
-                struct passwd pw, *result = NULL;
-                char buf[4096];
-
-                if (getpwnam_r(user, &pw, buf, sizeof(buf), &result) == 0 && result) {
-                        *ret = result->pw_uid;
-                        return 0;
-                }
-        }
-        return sd_bus_error_setf(error, VFIO_PT_ERROR_NO_SUCH_USER,
-                                 "No user %s on this system. Give an existing user name or a numeric uid.",
-                                 bus_printable_argument(user, shown, sizeof(shown)));
+static struct pending_caller *find_pending(struct context *c, uid_t uid) {
+        for (size_t i = 0; i < c->n_pending_callers; i++)
+                if (c->pending_callers[i].uid == uid)
+                        return &c->pending_callers[i];
+        return NULL;
 }
 
-static const char *choose_action(const struct operation *op) {
-        if (op->kind == OPERATION_GRANT)
-                return op->target_uid == op->caller_uid ? POLKIT_ACTION_GRANT : POLKIT_ACTION_GRANT_OTHER;
-        if (op->flags & VFIO_PT_FLAG_FORCE)
-                return POLKIT_ACTION_FORCE;
-        switch (op->kind) {
-        case OPERATION_DETACH:
-                return POLKIT_ACTION_DETACH;
-        case OPERATION_ATTACH:
-                return POLKIT_ACTION_ATTACH;
-        default:
-                return POLKIT_ACTION_RESTORE;
+static int pending_add(struct context *c, uid_t uid) {
+        struct pending_caller *p = find_pending(c, uid);
+
+        if (!p) {
+                p = reallocarray(c->pending_callers, c->n_pending_callers + 1, sizeof(*p));
+                if (!p)
+                        return -ENOMEM;
+                c->pending_callers = p;
+                p = &c->pending_callers[c->n_pending_callers++];
+                *p = (struct pending_caller) { .uid = uid };
         }
+        if (p->n >= PENDING_PER_CALLER_MAX)
+                return -EUSERS;
+        p->n++;
+        return 0;
+}
+
+static void pending_remove(struct context *c, uid_t uid) {
+        struct pending_caller *p = find_pending(c, uid);
+
+        if (!p)
+                return;
+        if (--p->n == 0)
+                *p = c->pending_callers[--c->n_pending_callers];
+}
+
+/* --- the steps of a call: lookup, authorization, worker --------------------------------------- */
+
+static void reply_refused(struct operation *op, const sd_bus_error *error) {
+        int r;
+
+        audit_log_operation(op, "denied", error->name, error->message);
+        r = sd_bus_reply_method_error(op->message, error);
+        if (r < 0)
+                log_warning_errno(r, "Failed to send a refusal");
 }
 
 static void on_authorized(struct context *c, sd_bus_message *m, int r, const sd_bus_error *error, void *userdata) {
         _cleanup_(operation_freep) struct operation *op = userdata;
 
+        pending_remove(c, op->caller_uid);
         if (r < 0) {
-                r = sd_bus_reply_method_error(m, error);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to send a refusal");
+                reply_refused(op, error);
                 return;
         }
         r = worker_submit(c, op);
@@ -109,6 +138,194 @@ static void on_authorized(struct context *c, sd_bus_message *m, int r, const sd_
         }
         TAKE_PTR(op); /* the worker has it now */
 }
+
+/* Fails a call before it reached a worker: answers, logs, releases. */
+static void fail_early(struct context *c, struct operation *op, const char *name, const char *format, ...)
+        _printf_(4, 5);
+static void fail_early(struct context *c, struct operation *op, const char *name, const char *format, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        (void) sd_bus_error_setfv(&error, name, format, ap);
+        va_end(ap);
+        pending_remove(c, op->caller_uid);
+        reply_refused(op, &error);
+        operation_free(op);
+}
+
+/* The action a call needs for a device, before any owner or force is added. */
+static const char *base_action(const struct operation *op) {
+        switch (op->kind) {
+        case OPERATION_DETACH:
+                return POLKIT_ACTION_DETACH;
+        case OPERATION_ATTACH:
+                return POLKIT_ACTION_ATTACH;
+        case OPERATION_RESTORE:
+                return POLKIT_ACTION_RESTORE;
+        case OPERATION_GRANT:
+                return op->target_uid == op->caller_uid ? POLKIT_ACTION_GRANT : POLKIT_ACTION_GRANT_OTHER;
+        case OPERATION_FORGET:
+                return POLKIT_ACTION_FORGET;
+        }
+        return NULL;
+}
+
+/* Who owns a device the daemon moved, as its record says. Read-only here: a record of another
+ * device or one that cannot be read is dealt with by the worker; for the question, nobody owns
+ * such a device. */
+static bool device_owner(struct context *c, const struct pci_device *d, uid_t *ret) {
+        _cleanup_(device_record_freep) struct device_record *record = NULL;
+        struct device_ids now;
+
+        if (state_load(c->state_dir, &d->address, &record, NULL) < 0)
+                return false;
+        (void) device_ids_read(d, &now);
+        if (!device_ids_equal(&now, &record->ids))
+                return false;
+        *ret = record->owner_uid;
+        return true;
+}
+
+/* Every device the call touches, each with the actions it needs: the base action, FORCE in
+ * addition where given, and manage-other where someone else owns the device. */
+static int build_request(struct context *c, struct operation *op, const struct targets *t,
+                         struct authorize_request *request) {
+        const char *operation = operation_kind_to_verb(op->kind);
+        int r;
+
+        request->operation = operation;
+        request->grant = op->kind == OPERATION_GRANT;
+        request->target_uid = op->target_uid;
+        request->target_user = op->target_user;
+        for (size_t i = 0; i < t->n; i++) {
+                const struct pci_device *d = t->devices[i];
+                bool owned;
+                uid_t owner = 0;
+
+                owned = device_owner(c, d, &owner);
+                r = authorize_request_add(request, base_action(op), d->name, d->iommu_group, owned, owner);
+                if (r >= 0 && (op->flags & VFIO_PT_FLAG_FORCE))
+                        r = authorize_request_add(request, POLKIT_ACTION_FORCE, d->name, d->iommu_group, owned,
+                                                  owner);
+                if (r >= 0 && owned && owner != op->caller_uid && op->kind != OPERATION_FORGET) {
+                        r = authorize_request_add(request, POLKIT_ACTION_MANAGE_OTHER, d->name, d->iommu_group,
+                                                  owned, owner);
+                        if (r >= 0)
+                                r = strv_push(&op->manage_other, d->name);
+                }
+                if (r >= 0)
+                        r = strv_push(&op->authorized, d->name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void authorize_operation(struct context *c, struct operation *op) {
+        _cleanup_(authorize_request_done) struct authorize_request request = {};
+        _cleanup_(targets_done) struct targets t = {};
+        int r;
+
+        r = targets_select(&c->reader, op->kind, &op->address, op->flags, c->state_dir, &t);
+        if (r == -ENODEV) {
+                fail_early(c, op, VFIO_PT_ERROR_NO_SUCH_DEVICE, "No PCI device at %s (any more).", op->name);
+                return;
+        }
+        if (r >= 0)
+                r = build_request(c, op, &t, &request);
+        if (r < 0) {
+                fail_early(c, op, VFIO_PT_ERROR_OPERATION_FAILED, "Could not read %s and its IOMMU group: %s",
+                           op->name, strerror(-r));
+                return;
+        }
+        authorize(c, op->message, &request, on_authorized, op);
+}
+
+/* --- Grant's user lookup, off the event loop ---------------------------------------------------- */
+
+struct user_lookup {
+        struct operation *op;
+        char *text; /* what the caller gave: "", digits, or a valid user name */
+        int error;  /* -ESRCH: no such user */
+};
+
+static void lookup_work(void *userdata) {
+        struct user_lookup *l = userdata;
+        struct operation *op = l->op;
+        struct passwd pw, *found = NULL;
+        char buf[4096];
+
+        if (l->text[0] == '\0')
+                op->target_uid = op->caller_uid;
+        else if (strspn(l->text, "0123456789") == strlen(l->text))
+                op->target_uid = (uid_t) strtoul(l->text, NULL, 10);
+        else if (getpwnam_r(l->text, &pw, buf, sizeof(buf), &found) == 0 && found)
+                op->target_uid = found->pw_uid;
+        else {
+                l->error = -ESRCH;
+                return;
+        }
+        /* The name, for polkit's message and the log; a uid without one stays a number. */
+        found = NULL;
+        if (getpwuid_r(op->target_uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+                op->target_user = strdup(found->pw_name);
+        else
+                (void) strdup_printf(&op->target_user, "%u", (unsigned) op->target_uid);
+        if (!op->target_user)
+                l->error = -ENOMEM;
+}
+
+static void lookup_done(struct context *c, void *userdata) {
+        struct user_lookup *l = userdata;
+        struct operation *op = l->op;
+        char shown[64];
+
+        if (l->error == -ESRCH)
+                fail_early(c, op, VFIO_PT_ERROR_NO_SUCH_USER,
+                           "No user %s on this system. Give an existing user name or a numeric uid.",
+                           bus_printable_argument(l->text, shown, sizeof(shown)));
+        else if (l->error < 0)
+                fail_early(c, op, VFIO_PT_ERROR_OPERATION_FAILED, "Could not look up the user: %s",
+                           strerror(-l->error));
+        else
+                authorize_operation(c, op);
+        free(l->text);
+        free(l);
+}
+
+/* Checks what needs no lookup (a uid that cannot be one, a string that cannot be a name), then
+ * looks the user up on a thread of its own. */
+static int start_lookup(struct context *c, struct operation *op, const char *user, sd_bus_error *error) {
+        _cleanup_(freep) struct user_lookup *l = NULL;
+        char shown[64];
+        int r;
+
+        if (strspn(user, "0123456789") == strlen(user) && user[0] != '\0') {
+                unsigned long v = strlen(user) <= 10 ? strtoul(user, NULL, 10) : UINT32_MAX;
+                /* (uid_t) -1 means "no change" to the kernel; 65535 is the 16-bit variant of it. */
+                if (v >= UINT32_MAX || v == 65535)
+                        return sd_bus_error_setf(error, VFIO_PT_ERROR_NO_SUCH_USER, "%s is not a usable uid.",
+                                                 bus_printable_argument(user, shown, sizeof(shown)));
+        } else if (user[0] != '\0' && !user_name_valid(user))
+                return sd_bus_error_setf(error, VFIO_PT_ERROR_NO_SUCH_USER,
+                                         "No user %s on this system. Give an existing user name or a numeric uid.",
+                                         bus_printable_argument(user, shown, sizeof(shown)));
+
+        l = calloc(1, sizeof(*l));
+        if (!l || !(l->text = strdup(user)))
+                return -ENOMEM;
+        l->op = op;
+        r = thread_job_start(c, lookup_work, lookup_done, l);
+        if (r < 0) {
+                free(l->text);
+                return r;
+        }
+        TAKE_PTR(l);
+        return 0;
+}
+
+/* --- the method handlers ------------------------------------------------------------------------ */
 
 static int caller_identity(sd_bus_message *m, uid_t *ret_uid, pid_t *ret_pid) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
@@ -129,8 +346,6 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
                            const char *user, uint64_t flags, sd_bus_error *error) {
         _cleanup_(operation_freep) struct operation *op = NULL;
         _cleanup_(pci_device_freep) struct pci_device *d = NULL;
-        struct authorize_details details;
-        const char *action;
         char shown[64];
         int r;
 
@@ -147,7 +362,7 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
         log_info("%s called by uid %u (%s, flags 0x%" PRIx64 ").", operation_kind_to_string(kind),
                  (unsigned) op->caller_uid, bus_printable_argument(text, shown, sizeof(shown)), flags);
 
-        r = check_flags(flags, error);
+        r = check_flags(kind, flags, error);
         if (r < 0)
                 return r;
         r = bus_parse_address(text, &op->address, error);
@@ -163,28 +378,31 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
         if (r < 0)
                 return log_error_errno(r, "Failed to read PCI device %s", op->name);
         op->iommu_group = d->iommu_group;
-
-        if (kind == OPERATION_GRANT) {
-                r = resolve_user(user, op->caller_uid, &op->target_uid, error);
-                if (r < 0)
-                        return r;
-        }
-
         op->state_dir = c->state_dir;
         op->kmod_dir = c->kmod_dir;
         op->settle_usec = c->operation_timeout_usec / 2 < SETTLE_MAX_USEC ? c->operation_timeout_usec / 2
                                                                           : SETTLE_MAX_USEC;
         op->message = sd_bus_message_ref(m);
 
-        action = choose_action(op);
-        details = (struct authorize_details) {
-                .address = op->name,
-                .iommu_group = op->iommu_group,
-                .flags = flags,
-                .target_uid = op->target_uid,
-        };
-        authorize(c, m, action, &details, on_authorized, TAKE_PTR(op));
-        return 1; /* answered by on_authorized or by the worker */
+        r = pending_add(c, op->caller_uid);
+        if (r == -EUSERS)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "uid %u has %u calls waiting for authorization already; call again when "
+                                         "they are answered.",
+                                         (unsigned) op->caller_uid, PENDING_PER_CALLER_MAX);
+        if (r < 0)
+                return r;
+
+        if (kind == OPERATION_GRANT) {
+                r = start_lookup(c, op, user, error);
+                if (r < 0) {
+                        pending_remove(c, op->caller_uid);
+                        return r;
+                }
+        } else
+                authorize_operation(c, op);
+        TAKE_PTR(op); /* answered by the lookup, authorization or the worker */
+        return 1;
 }
 
 /* Detach, Attach and Restore share the signature (s address, t flags). */
@@ -223,6 +441,18 @@ int method_grant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return start_operation(m, userdata, OPERATION_GRANT, address, user, flags, error);
 }
 
+int method_forget(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *address;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &address);
+        if (r < 0)
+                return r;
+        return start_operation(m, userdata, OPERATION_FORGET, address, NULL, 0, error);
+}
+
+/* --- replies ----------------------------------------------------------------------------------- */
+
 static int append_results(sd_bus_message *reply, const struct operation *op) {
         int r;
 
@@ -247,6 +477,8 @@ static int append_results(sd_bus_message *reply, const struct operation *op) {
                 if (r < 0)
                         return r;
                 return sd_bus_message_append(reply, "s", op->warning ?: "");
+        case OPERATION_FORGET:
+                return 0;
         }
         return -EINVAL;
 }
@@ -256,11 +488,11 @@ void bus_operation_reply(struct operation *op) {
         int r;
 
         if (op->error_name) {
-                log_info("%s of %s for uid %u failed: %s", operation_kind_to_string(op->kind), op->name,
-                         (unsigned) op->caller_uid, op->error_message ?: op->error_name);
+                audit_log_operation(op, "failed", op->error_name, op->error_message);
                 r = sd_bus_reply_method_errorf(op->message, op->error_name, "%s",
                                                op->error_message ?: "The operation failed; see the journal.");
         } else {
+                audit_log_operation(op, "done", NULL, NULL);
                 r = sd_bus_message_new_method_return(op->message, &reply);
                 if (r >= 0)
                         r = append_results(reply, op);
@@ -273,6 +505,7 @@ void bus_operation_reply(struct operation *op) {
 
 void bus_operation_reply_error(struct operation *op, int error, const char *format, ...) {
         _cleanup_(freep) char *message = NULL;
+        const char *name = error == -ETIMEDOUT ? VFIO_PT_ERROR_TIMEOUT : VFIO_PT_ERROR_OPERATION_FAILED;
         va_list ap;
         int r;
 
@@ -281,9 +514,8 @@ void bus_operation_reply_error(struct operation *op, int error, const char *form
                 message = NULL;
         va_end(ap);
 
-        r = sd_bus_reply_method_errorf(op->message,
-                                       error == -ETIMEDOUT ? VFIO_PT_ERROR_TIMEOUT : VFIO_PT_ERROR_OPERATION_FAILED,
-                                       "%s", message ?: "The operation failed.");
+        audit_log_operation(op, error == -ETIMEDOUT ? "timeout" : "failed", name, message);
+        r = sd_bus_reply_method_errorf(op->message, name, "%s", message ?: "The operation failed.");
         if (r < 0)
                 log_warning_errno(r, "Failed to reply to %s of %s", operation_kind_to_string(op->kind), op->name);
 }

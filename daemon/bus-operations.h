@@ -5,12 +5,14 @@
 
 #include "operation.h"
 
-/* The privileged methods: Detach, Attach, Restore, Grant. Each handler checks its arguments,
- * asks authorize() and hands the operation to a worker; the reply is sent on completion. */
+/* The privileged methods: Detach, Attach, Restore, Grant, Forget. Each handler checks its
+ * arguments, looks up a user off the event loop where it needs one, asks authorize() about every
+ * device the call touches and hands the operation to a worker; the reply is sent on completion. */
 int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_attach(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_restore(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_grant(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_forget(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* Sends the reply for a finished operation: its results or its named error. */
 void bus_operation_reply(struct operation *op);

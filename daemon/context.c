@@ -2,8 +2,10 @@
 #include "context.h"
 
 #include <libudev.h>
+#include <stdlib.h>
 
 #include "polkit.h"
+#include "thread-job.h"
 #include "worker.h"
 
 void context_done(struct context *c) {
@@ -11,6 +13,8 @@ void context_done(struct context *c) {
          * check answers its caller, so the bus must still be there. */
         c->polkit = polkit_registry_free(c->polkit);
         worker_shutdown(c);
+        thread_jobs_shutdown(c);
+        free(c->pending_callers);
         c->monitor_source = sd_event_source_disable_unref(c->monitor_source);
         if (c->monitor)
                 c->monitor = udev_monitor_unref(c->monitor);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -30,12 +31,27 @@ struct context {
         const char *kmod_dir; /* NULL: the running kernel's module directory */
         uint64_t operation_timeout_usec;
 
+        /* Calls waiting for a user lookup or polkit, counted per caller: a caller gets only a few
+         * at a time, so nobody can keep polkit and the daemon busy for everyone else. */
+        struct pending_caller *pending_callers;
+        size_t n_pending_callers;
+
+        /* Background jobs (thread-job.h). */
+        int job_fd[2];
+        sd_event_source *job_source;
+
         /* Privileged operations, queued and running, in arrival order (see worker.h). */
         struct operation *operations;
         int completion_fd[2];
         sd_event_source *completion_source;
 };
 
-#define CONTEXT_INIT { .completion_fd = { -1, -1 } }
+/* A caller (by uid) with calls waiting for authorization. */
+struct pending_caller {
+        uid_t uid;
+        unsigned n;
+};
+
+#define CONTEXT_INIT { .completion_fd = { -1, -1 }, .job_fd = { -1, -1 } }
 
 void context_done(struct context *c);

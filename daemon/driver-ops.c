@@ -16,6 +16,7 @@
 #include "pci-device.h"
 #include "state.h"
 #include "strv.h"
+#include "targets.h"
 #include "sysfs-write.h"
 #include "sysfs.h"
 #include "vfio-passthrough-bus.h"
@@ -23,27 +24,6 @@
 #include "wait.h"
 
 #define VFIO_PCI "vfio-pci"
-
-/* The devices one call acts on: the named one first, then (with the group flag) other members. */
-struct targets {
-        struct pci_device **devices;
-        size_t n;
-};
-
-static void targets_done(struct targets *t) {
-        for (size_t i = 0; i < t->n; i++)
-                pci_device_free(t->devices[i]);
-        free(t->devices);
-}
-
-static int targets_add(struct targets *t, struct pci_device *d) {
-        struct pci_device **p = reallocarray(t->devices, t->n + 1, sizeof(*p));
-        if (!p)
-                return -ENOMEM;
-        t->devices = p;
-        t->devices[t->n++] = d;
-        return 0;
-}
 
 static double seconds(uint64_t usec) {
         return (double) usec / USEC_PER_SEC;
@@ -107,48 +87,25 @@ static int load_device(struct operation *op, const struct pci_address *a, struct
         return 0;
 }
 
-/* The named device, and with the group flag every other member for which keep(member) holds. */
-static int load_targets(struct operation *op, bool (*keep)(const struct pci_device *d), struct targets *ret,
-                        struct iommu_group **ret_group) {
-        _cleanup_(iommu_group_freep) struct iommu_group *group = NULL;
-        struct pci_device *named = NULL;
+/* The devices the call acts on (targets.h), each of which its caller must have been authorized
+ * for: the group may have changed while polkit was asked. */
+static int load_targets(struct operation *op, struct targets *ret) {
         int r;
 
-        r = load_device(op, &op->address, &named);
+        r = targets_select(NULL, op->kind, &op->address, op->flags, op->state_dir, ret);
+        if (r == -ENODEV)
+                return operation_fail(op, VFIO_PT_ERROR_NO_SUCH_DEVICE, r,
+                                      "No PCI device at %s (any more). 'vfio-passthroughctl list' shows the devices "
+                                      "present.",
+                                      op->name);
         if (r < 0)
-                return r;
-        r = targets_add(ret, named);
-        if (r < 0) {
-                pci_device_free(named);
-                return r;
-        }
-        if (!(op->flags & VFIO_PT_FLAG_GROUP) || named->iommu_group < 0)
-                return 0;
-
-        r = iommu_group_load(NULL, named->iommu_group, &group);
-        if (r < 0)
-                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read IOMMU group %d: %s",
-                                      named->iommu_group, strerror(-r));
-        for (size_t i = 0; i < group->n_members; i++) {
-                struct pci_device *m = group->members[i];
-
-                if (pci_address_equal(&m->address, &op->address) || !keep(m))
-                        continue;
-                r = targets_add(ret, m);
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read %s and its IOMMU group: %s",
+                                      op->name, strerror(-r));
+        for (size_t i = 0; i < ret->n; i++) {
+                r = operation_check_authorized(op, ret->devices[i]->name);
                 if (r < 0)
                         return r;
-                group->members[i] = NULL; /* now owned by the target list */
         }
-        /* The group still owns the NULLed slots' neighbours; compact it before it is freed. */
-        {
-                size_t k = 0;
-                for (size_t i = 0; i < group->n_members; i++)
-                        if (group->members[i])
-                                group->members[k++] = group->members[i];
-                group->n_members = k;
-        }
-        if (ret_group)
-                *ret_group = TAKE_PTR(group);
         return 0;
 }
 
@@ -203,34 +160,40 @@ static int refuse_if_host_uses_any(struct operation *op, struct pci_device *cons
         return 0;
 }
 
-/* Records what the device is on now, the first time the daemon touches it. */
-static int ensure_record(struct operation *op, const struct pci_device *d) {
+/* The device's record: the one there is (about this device, and its caller may act for its
+ * owner), or a new one that records what the device is on now, owned by the caller, on disk before
+ * the first change. */
+static int ensure_record(struct operation *op, const struct pci_device *d, struct device_record **ret) {
         _cleanup_(device_record_freep) struct device_record *record = NULL;
+        _cleanup_(freep) char *problem = NULL;
         int r;
 
-        r = state_load(op->state_dir, &d->address, &record);
-        if (r >= 0)
+        r = state_load_for(op->state_dir, d, &record, &problem);
+        if (r >= 0) {
+                r = operation_check_owner(op, record);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(record);
                 return 0;
+        }
+        if (r == -EBADMSG)
+                return operation_fail_record(op, &d->address, problem);
         if (r != -ENOENT)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not read the state of %s in %s: %s. Nothing was changed.", d->name,
                                       op->state_dir, strerror(-r));
 
-        record = calloc(1, sizeof(*record));
-        if (!record)
-                return -ENOMEM;
-        memcpy(record->address, d->name, sizeof(record->address));
-        if (d->driver && !(record->original_driver = strdup(d->driver)))
-                return -ENOMEM;
-        if (d->driver_override && !(record->original_override = strdup(d->driver_override)))
-                return -ENOMEM;
+        r = device_record_new(d, op->caller_uid, &record);
+        if (r < 0)
+                return r;
         r = state_save(op->state_dir, record);
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not write the state of %s to %s: %s. Nothing was changed.", d->name,
                                       op->state_dir, strerror(-r));
-        log_info("Managing %s: original driver %s, driver_override %s.", d->name, driver_or_none(d->driver),
-                 d->driver_override ?: "(unset)");
+        log_info("Managing %s for uid %u: original driver %s, driver_override %s.", d->name,
+                 (unsigned) op->caller_uid, driver_or_none(d->driver), d->driver_override ?: "(unset)");
+        *ret = TAKE_PTR(record);
         return 0;
 }
 
@@ -279,6 +242,7 @@ static int unbind(struct operation *op, const struct pci_device *d) {
  * passed (loading vfio-pci, moving other members), and the host may have started using it or
  * another program may have rebound it. */
 static int take_from_driver(struct operation *op, const struct pci_device *seen, const char *verb) {
+        _cleanup_(device_record_freep) struct device_record *record = NULL;
         _cleanup_(pci_device_freep) struct pci_device *d = NULL;
         int r;
 
@@ -295,9 +259,19 @@ static int take_from_driver(struct operation *op, const struct pci_device *seen,
                 if (r < 0)
                         return r;
         }
-        r = ensure_record(op, d);
+        r = ensure_record(op, d, &record);
         if (r < 0)
                 return r;
+        /* Detaching a device from vfio-pci ends its grant: whoever had it has no device behind the
+         * nodes any more. */
+        if (record->granted && vfio_driver_is_vfio(d->driver) && op->kind == OPERATION_DETACH) {
+                grant_revoke(op->state_dir, record);
+                r = state_save(op->state_dir, record);
+                if (r < 0)
+                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                              "Could not write the state of %s to %s: %s.", d->name, op->state_dir,
+                                              strerror(-r));
+        }
         if (!streq_ptr(d->driver_override, VFIO_PCI)) {
                 r = pci_device_write(&d->address, "driver_override", VFIO_PCI);
                 if (r < 0)
@@ -416,7 +390,7 @@ static void roll_back(struct operation *op, char **moved) {
                 _cleanup_(freep) char *now = NULL;
                 struct pci_address a;
 
-                if (pci_address_parse(*name, &a) < 0 || state_load(op->state_dir, &a, &record) < 0)
+                if (pci_address_parse(*name, &a) < 0 || state_load(op->state_dir, &a, &record, NULL) < 0)
                         continue;
                 log_warning("Rolling %s back to %s.", *name, driver_or_none(record->original_driver));
                 if (give_back(op, record, &now) < 0)
@@ -429,16 +403,12 @@ static void roll_back(struct operation *op, char **moved) {
         }
 }
 
-static bool is_endpoint(const struct pci_device *d) {
-        return !pci_device_is_bridge(d);
-}
-
 int driver_ops_detach(struct operation *op) {
         _cleanup_(targets_done) struct targets t = {};
         _cleanup_(strv_freep) char **touched = NULL;
         int r;
 
-        r = load_targets(op, is_endpoint, &t, NULL);
+        r = load_targets(op, &t);
         if (r < 0)
                 return r;
 
@@ -460,12 +430,6 @@ int driver_ops_detach(struct operation *op) {
         return op->driver ? 0 : -ENOMEM;
 }
 
-/* Group members the group flag moves to vfio-pci: endpoints on a host driver. Unbound members,
- * members on vfio or pci-stub, and bridges on pcieport already let VFIO use the group. */
-static bool blocks_group(const struct pci_device *d) {
-        return is_endpoint(d) && !vfio_driver_allows_group(d->driver, NULL);
-}
-
 static int refuse_unfixable_group(struct operation *op, const struct iommu_group *group) {
         if (!group)
                 return 0;
@@ -477,7 +441,7 @@ static int refuse_unfixable_group(struct operation *op, const struct iommu_group
                                       group->id);
         for (size_t i = 0; i < group->n_members; i++) {
                 const struct pci_device *m = group->members[i];
-                if (!is_endpoint(m) && !vfio_driver_allows_group(m->driver, NULL))
+                if (pci_device_is_bridge(m) && !vfio_driver_allows_group(m->driver, NULL))
                         return operation_fail(op, VFIO_PT_ERROR_GROUP_NOT_VIABLE, -EXDEV,
                                               "IOMMU group %d cannot be handed to VFIO: its member %s is a bridge "
                                               "driven by %s, which the daemon does not move. Nothing was changed. "
@@ -537,10 +501,9 @@ static int attach_targets(struct operation *op, struct targets *t) {
                 if (r < 0)
                         return r;
         }
-        if (asprintf(&op->group_node, "/dev/vfio/%d", op->iommu_group) < 0) {
-                op->group_node = NULL;
-                return -ENOMEM;
-        }
+        r = strdup_printf(&op->group_node, "/dev/vfio/%d", op->iommu_group);
+        if (r < 0)
+                return r;
         if (!wait_until(group_node_exists, op->group_node, op->settle_usec))
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
                                       "%s is on vfio-pci but %s did not appear within %.1f s. Is udev running? "
@@ -550,13 +513,12 @@ static int attach_targets(struct operation *op, struct targets *t) {
 }
 
 int driver_ops_attach(struct operation *op) {
-        _cleanup_(iommu_group_freep) struct iommu_group *group = NULL;
         _cleanup_(targets_done) struct targets t = {};
         _cleanup_(targets_done) struct targets to_move = {};
         _cleanup_(freep) char *message = NULL;
         int r;
 
-        r = load_targets(op, blocks_group, &t, &group);
+        r = load_targets(op, &t);
         if (r < 0)
                 return r;
         if (t.devices[0]->iommu_group < 0)
@@ -565,7 +527,7 @@ int driver_ops_attach(struct operation *op) {
                                       "firmware (VT-d / AMD-Vi) and on the kernel command line (intel_iommu=on "
                                       "or amd_iommu=on), then reboot.",
                                       op->name);
-        r = refuse_unfixable_group(op, group);
+        r = refuse_unfixable_group(op, t.group);
         if (r < 0)
                 return r;
         r = refuse_if_host_uses_any(op, t.devices, t.n, "attach");
@@ -605,8 +567,8 @@ int driver_ops_attach(struct operation *op) {
                         _cleanup_(freep) char *now = NULL;
                         char *longer = NULL;
                         if (pci_device_read_driver(&op->address, &now) >= 0 && op->error_message &&
-                            asprintf(&longer, "%s Rolled back: %s is on %s.", op->error_message, op->name,
-                                     driver_or_none(now)) >= 0) {
+                            strdup_printf(&longer, "%s Rolled back: %s is on %s.", op->error_message, op->name,
+                                          driver_or_none(now)) >= 0) {
                                 free(op->error_message);
                                 op->error_message = longer;
                         }
@@ -621,18 +583,16 @@ int driver_ops_attach(struct operation *op) {
         return 0;
 }
 
-/* Restore with the group flag takes back every member this daemon moved. */
-static bool is_managed(const struct pci_device *d) {
-        return true; /* filtered by the state records in driver_ops_restore */
-}
-
-static int restore_one(struct operation *op, const struct device_record *record) {
+static int restore_one(struct operation *op, struct device_record *record) {
         _cleanup_(freep) char *now = NULL;
         struct pci_address a;
         int r;
 
         (void) pci_address_parse(record->address, &a);
-        grant_give_back_nodes(op, record);
+        r = operation_check_owner(op, record);
+        if (r < 0)
+                return r;
+        grant_revoke(op->state_dir, record);
 
         r = give_back(op, record, &now);
         if (r < 0)
@@ -643,11 +603,8 @@ static int restore_one(struct operation *op, const struct device_record *record)
                         return -ENOMEM;
         }
         if (!streq_ptr(now, record->original_driver)) {
-                /* Keep the record, without the nodes already given back, so a later Restore can retry. */
-                struct device_record kept = *record;
-                kept.n_nodes = 0;
-                kept.granted = false;
-                (void) state_save(op->state_dir, &kept);
+                /* Keep the record, without the grant taken back, so a later Restore can retry. */
+                (void) state_save(op->state_dir, record);
                 log_error("uid %u: %s: restore ended on %s, not on its original driver %s.",
                           (unsigned) op->caller_uid, record->address, driver_or_none(now),
                           driver_or_none(record->original_driver));
@@ -667,14 +624,15 @@ int driver_ops_restore(struct operation *op) {
         _cleanup_(targets_done) struct targets t = {};
         int result = 0, r;
 
-        r = load_targets(op, is_managed, &t, NULL);
+        r = load_targets(op, &t);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; i < t.n; i++) {
                 _cleanup_(device_record_freep) struct device_record *record = NULL;
+                _cleanup_(freep) char *problem = NULL;
 
-                r = state_load(op->state_dir, &t.devices[i]->address, &record);
+                r = state_load_for(op->state_dir, t.devices[i], &record, &problem);
                 if (r == -ENOENT && i == 0)
                         return operation_fail(op, VFIO_PT_ERROR_NOT_MANAGED, r,
                                               "%s was not moved by vfio-passthroughd (or was restored already), so "
@@ -682,6 +640,8 @@ int driver_ops_restore(struct operation *op) {
                                               op->name, driver_or_none(t.devices[0]->driver));
                 if (r == -ENOENT)
                         continue;
+                if (r == -EBADMSG)
+                        return operation_fail_record(op, &t.devices[i]->address, problem);
                 if (r < 0)
                         return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                               "Could not read the state of %s in %s: %s", t.devices[i]->name,
@@ -694,4 +654,26 @@ int driver_ops_restore(struct operation *op) {
         if (result == 0 && !op->driver)
                 op->driver = strdup("");
         return result;
+}
+
+int driver_ops_forget(struct operation *op) {
+        _cleanup_(device_record_freep) struct device_record *record = NULL;
+        _cleanup_(freep) char *problem = NULL;
+        int r;
+
+        r = state_load(op->state_dir, &op->address, &record, &problem);
+        if (r == -ENOENT)
+                return operation_fail(op, VFIO_PT_ERROR_NOT_MANAGED, r,
+                                      "The daemon holds no record of %s; there is nothing to forget.", op->name);
+        if (r >= 0)
+                grant_revoke(op->state_dir, record);
+        else
+                log_warning("Forgetting the unreadable record of %s: %s.", op->name,
+                            problem ?: strerror(-r));
+        r = state_remove(op->state_dir, &op->address);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not remove the record of %s: %s",
+                                      op->name, strerror(-r));
+        log_info("uid %u: forgot the record of %s; the device stays as it is.", (unsigned) op->caller_uid, op->name);
+        return 0;
 }

@@ -10,3 +10,6 @@
 int driver_ops_detach(struct operation *op);
 int driver_ops_attach(struct operation *op);
 int driver_ops_restore(struct operation *op);
+/* Drops the device's record (also one that cannot be read), taking its grant back when it can be
+ * read; the device stays as it is. */
+int driver_ops_forget(struct operation *op);

@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 
 #include "iommu-group.h"
 #include "log.h"
+#include "node-acl.h"
 #include "pci-device.h"
 #include "strv.h"
 #include "sysfs.h"
@@ -23,65 +23,14 @@
 /* QEMU locks all guest RAM for VFIO DMA; below this a small VM already fails to start. */
 #define MEMLOCK_WARNING_BYTES (UINT64_C(1) << 30)
 
-/* Nodes are reached through their directory: stat and chown the name relative to it, never opening
- * the node itself (opening /dev/vfio/N claims the group), and never following a symlink. */
-static int open_node_dir(const char *path, const char **ret_name) {
-        char dir[PATH_MAX];
-        const char *slash = strrchr(path, '/');
-        int fd;
-
-        if (!slash || slash == path || (size_t) (slash - path) >= sizeof(dir))
-                return -EINVAL;
-        memcpy(dir, path, slash - path);
-        dir[slash - path] = '\0';
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        *ret_name = slash + 1;
-        return fd;
-}
-
-static int node_stat(const char *path, struct stat *ret) {
-        _cleanup_(closep) int fd = -1;
-        const char *name;
-
-        fd = open_node_dir(path, &name);
-        if (fd < 0)
-                return fd;
-        if (fstatat(fd, name, ret, AT_SYMLINK_NOFOLLOW) < 0)
-                return negative_errno();
-        if (!S_ISCHR(ret->st_mode))
-                return -ENOTTY;
-        return 0;
-}
-
-static int node_chown(const char *path, uid_t uid, gid_t gid) {
-        _cleanup_(closep) int fd = -1;
-        const char *name;
-
-        fd = open_node_dir(path, &name);
-        if (fd < 0)
-                return fd;
-        if (fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-                return negative_errno();
-        return 0;
-}
-
-static int node_chmod(const char *path, mode_t mode) {
-        _cleanup_(closep) int fd = -1;
-        const char *name;
-
-        fd = open_node_dir(path, &name);
-        if (fd < 0)
-                return fd;
-        if (fchmodat(fd, name, mode, 0) < 0)
-                return negative_errno();
-        return 0;
-}
-
 static bool node_exists(void *userdata) {
         struct stat st;
-        return node_stat(userdata, &st) >= 0;
+        return stat(userdata, &st) >= 0 && S_ISCHR(st.st_mode);
+}
+
+static bool cdev_name_valid(const char *name) {
+        const char *n = name + strlen("vfio");
+        return strncmp(name, "vfio", 4) == 0 && *n != '\0' && strlen(n) <= 10 && strspn(n, "0123456789") == strlen(n);
 }
 
 /* On kernels with the VFIO device cdev, devices/ADDR/vfio-dev/vfioN names /dev/vfio/devices/vfioN. */
@@ -95,12 +44,8 @@ static int add_cdev_node(const struct pci_address *a, char ***nodes) {
         if (r < 0)
                 return r;
         dir = opendir(path);
-        if (!dir)
-                return 0;
-        while ((de = readdir(dir))) {
-                const char *n = de->d_name + strlen("vfio");
-                if (strncmp(de->d_name, "vfio", 4) != 0 || *n == '\0' || strlen(n) > 10 ||
-                    strspn(n, "0123456789") != strlen(n))
+        while (dir && (de = readdir(dir))) {
+                if (!cdev_name_valid(de->d_name))
                         continue;
                 snprintf(path, sizeof(path), "/dev/vfio/devices/%s", de->d_name);
                 if (node_exists(path) && !strv_contains(*nodes, path)) {
@@ -133,41 +78,75 @@ static int collect_nodes(struct operation *op, const struct iommu_group *group, 
         return 0;
 }
 
-/* Whether another member's record already holds the node's previous owner (a second grant in the
- * same group must not record the first grantee as the owner to restore). */
-static bool recorded_elsewhere(struct operation *op, const struct iommu_group *group, const char *path) {
-        for (size_t i = 0; group && i < group->n_members; i++) {
-                _cleanup_(device_record_freep) struct device_record *other = NULL;
+/* Whether a node stands for the device a record says: the same device number, and for a device
+ * cdev, still the device's own (the kernel hands vfioN out again once its device is gone). */
+static bool node_is_recorded_device(const struct device_record *record, const struct granted_node *n) {
+        struct pci_address a;
+        char path[PATH_MAX];
+        const char *name;
+        struct stat st;
 
-                if (pci_address_equal(&group->members[i]->address, &op->address))
+        if (stat(n->path, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != n->rdev)
+                return false;
+        if (strncmp(n->path, "/dev/vfio/devices/", strlen("/dev/vfio/devices/")) != 0)
+                return true;
+        name = n->path + strlen("/dev/vfio/devices/");
+        if (pci_address_parse(record->address, &a) < 0 || pci_device_path(&a, "vfio-dev", path, sizeof(path)) < 0 ||
+            strlen(path) + strlen(name) + 2 > sizeof(path))
+                return false;
+        strcat(path, "/");
+        strcat(path, name);
+        return stat(path, &st) >= 0;
+}
+
+/* Whether a record other than except's grants path (as the same device) to uid. */
+static bool granted_elsewhere(const char *state_dir, const struct device_record *except, const char *path,
+                              dev_t rdev, uid_t uid) {
+        _cleanup_(freep) struct pci_address *addresses = NULL;
+        size_t n;
+
+        if (state_list(state_dir, &addresses, &n) < 0)
+                return true; /* cannot tell: keep the entry rather than cut off another VM */
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(device_record_freep) struct device_record *other = NULL;
+                const struct granted_node *node;
+                char name[PCI_ADDRESS_STRING_MAX];
+
+                if (strcmp(pci_address_format(&addresses[i], name), except->address) == 0 ||
+                    state_load(state_dir, &addresses[i], &other, NULL) < 0 || !other->granted ||
+                    other->granted_uid != uid)
                         continue;
-                if (state_load(op->state_dir, &group->members[i]->address, &other) >= 0 &&
-                    device_record_find_node(other, path))
+                node = device_record_find_node(other, path);
+                if (node && node->rdev == rdev)
                         return true;
         }
         return false;
 }
 
-static int load_or_create_record(struct operation *op, const struct pci_device *d, struct device_record **ret) {
-        struct device_record *record;
-        int r;
+void grant_revoke(const char *state_dir, struct device_record *record) {
+        if (!record->granted)
+                return;
+        for (size_t i = 0; i < record->n_nodes; i++) {
+                const struct granted_node *n = &record->nodes[i];
+                int r;
 
-        r = state_load(op->state_dir, &d->address, ret);
-        if (r != -ENOENT)
-                return r;
-        /* Attached outside the daemon: remember it as it is now, so Restore gives back only the nodes. */
-        record = calloc(1, sizeof(*record));
-        if (!record)
-                return -ENOMEM;
-        memcpy(record->address, d->name, sizeof(record->address));
-        record->original_driver = strdup(d->driver);
-        record->original_override = d->driver_override ? strdup(d->driver_override) : NULL;
-        if (!record->original_driver || (d->driver_override && !record->original_override)) {
-                device_record_free(record);
-                return -ENOMEM;
+                if (granted_elsewhere(state_dir, record, n->path, n->rdev, record->granted_uid))
+                        continue;
+                r = node_acl_revoke(n->path, record->granted_uid, n->rdev);
+                if (r == -ESTALE)
+                        log_info("%s: %s is another device now; left alone.", record->address, n->path);
+                else if (r < 0)
+                        log_warning_errno(r, "Could not take %s back from uid %u", n->path,
+                                          (unsigned) record->granted_uid);
+                else
+                        log_info("%s: took %s back from uid %u.", record->address, n->path,
+                                 (unsigned) record->granted_uid);
         }
-        *ret = record;
-        return 0;
+        for (size_t i = 0; i < record->n_nodes; i++)
+                free(record->nodes[i].path);
+        record->n_nodes = 0;
+        record->granted = false;
+        record->granted_uid = 0;
 }
 
 static void check_memlock(struct operation *op) {
@@ -190,14 +169,30 @@ static void check_memlock(struct operation *op) {
                         return;
                 if (sscanf(soft, "%" SCNu64, &bytes) != 1 || bytes >= MEMLOCK_WARNING_BYTES)
                         return;
-                if (asprintf(&op->warning,
-                             "Your locked-memory limit is %" PRIu64 " KiB; a VM using VFIO locks all its RAM "
-                             "and will fail to start. Raise it (ulimit -l, LimitMEMLOCK= or "
-                             "/etc/security/limits.conf) above the VM's memory size.",
-                             bytes / 1024) < 0)
-                        op->warning = NULL;
+                (void) strdup_printf(&op->warning,
+                                     "Your locked-memory limit is %" PRIu64 " KiB; a VM using VFIO locks all its RAM "
+                                     "and will fail to start. Raise it (ulimit -l, LimitMEMLOCK= or "
+                                     "/etc/security/limits.conf) above the VM's memory size.",
+                                     bytes / 1024);
                 return;
         }
+}
+
+static int load_or_create_record(struct operation *op, const struct pci_device *d, struct device_record **ret) {
+        _cleanup_(freep) char *problem = NULL;
+        int r;
+
+        r = state_load_for(op->state_dir, d, ret, &problem);
+        if (r == -ENOENT)
+                /* Attached outside the daemon: remember it as it is now, so Restore only takes the
+                 * grant back; the caller owns it from here on. */
+                return device_record_new(d, op->caller_uid, ret);
+        if (r == -EBADMSG)
+                return operation_fail_record(op, &d->address, problem);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read the state of %s: %s",
+                                      op->name, strerror(-r));
+        return 0;
 }
 
 int grant_run(struct operation *op) {
@@ -222,10 +217,9 @@ int grant_run(struct operation *op) {
                 return operation_fail(op, VFIO_PT_ERROR_GROUP_NOT_VIABLE, -EXDEV,
                                       "%s has no IOMMU group; enable the IOMMU to use it with VFIO.", op->name);
 
-        if (asprintf(&op->group_node, "/dev/vfio/%d", d->iommu_group) < 0) {
-                op->group_node = NULL;
-                return -ENOMEM;
-        }
+        r = strdup_printf(&op->group_node, "/dev/vfio/%d", d->iommu_group);
+        if (r < 0)
+                return r;
         /* udev creates the node asynchronously after the bind. */
         if (!wait_until(node_exists, op->group_node, op->settle_usec))
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
@@ -236,73 +230,68 @@ int grant_run(struct operation *op) {
         r = collect_nodes(op, group, &op->nodes);
         if (r < 0)
                 return r;
-
         r = load_or_create_record(op, d, &record);
         if (r < 0)
-                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read the state of %s: %s",
-                                      op->name, strerror(-r));
+                return r;
+        r = operation_check_owner(op, record);
+        if (r < 0)
+                return r;
 
-        /* The previous owners are on disk before the first chown. */
+        /* A new grantee replaces the old one. */
+        if (record->granted && record->granted_uid != op->target_uid)
+                grant_revoke(op->state_dir, record);
+
+        /* The nodes are on disk, with the devices they are now, before the first ACL changes. */
+        record->granted = true;
+        record->granted_uid = op->target_uid;
         STRV_FOREACH(node, op->nodes) {
                 struct stat st;
 
-                if (node_stat(*node, &st) < 0 || recorded_elsewhere(op, group, *node))
+                if (stat(*node, &st) < 0 || !S_ISCHR(st.st_mode))
                         continue;
-                r = device_record_add_node(record, *node, st.st_uid, st.st_gid, st.st_mode);
+                r = device_record_add_node(record, *node, st.st_rdev);
                 if (r < 0)
-                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
-                                              "Could not record the owner of %s: %s", *node, strerror(-r));
+                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not record %s: %s",
+                                              *node, strerror(-r));
         }
-        record->granted = true;
-        record->granted_uid = op->target_uid;
         r = state_save(op->state_dir, record);
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not write the state of %s to %s: %s. Nothing was changed.", op->name,
                                       op->state_dir, strerror(-r));
 
-        STRV_FOREACH(node, op->nodes) {
-                r = node_chown(*node, op->target_uid, (gid_t) -1);
+        for (size_t i = 0; i < record->n_nodes; i++) {
+                r = node_acl_grant(record->nodes[i].path, op->target_uid, record->nodes[i].rdev, NULL);
                 if (r < 0)
-                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not chown %s: %s",
-                                              *node, strerror(-r));
-                log_info("uid %u: %s: granted %s to uid %u", (unsigned) op->caller_uid, op->name, *node,
-                         (unsigned) op->target_uid);
+                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                              "Could not give uid %u access to %s: %s", (unsigned) op->target_uid,
+                                              record->nodes[i].path, strerror(-r));
+                log_info("uid %u: %s: granted %s to uid %u", (unsigned) op->caller_uid, op->name,
+                         record->nodes[i].path, (unsigned) op->target_uid);
         }
 
         check_memlock(op);
         return 0;
 }
 
-void grant_give_back_nodes(struct operation *op, const struct device_record *record) {
+static void reapply_record(const struct device_record *record) {
         for (size_t i = 0; i < record->n_nodes; i++) {
-                const struct node_owner *n = &record->nodes[i];
+                const struct granted_node *n = &record->nodes[i];
+                bool granted = false;
                 int r;
 
-                if (!node_exists(n->path))
-                        continue; /* gone with the unbind, or never created again */
-                r = node_chown(n->path, n->uid, n->gid);
-                if (r >= 0)
-                        r = node_chmod(n->path, n->mode);
+                if (!node_is_recorded_device(record, n))
+                        continue; /* gone, or another device now: never handed to the old grantee */
+                if (node_acl_granted(n->path, record->granted_uid, n->rdev, &granted) >= 0 && granted)
+                        continue;
+                r = node_acl_grant(n->path, record->granted_uid, n->rdev, NULL);
                 if (r < 0)
-                        log_warning_errno(r, "Could not give %s back to uid %u", n->path, (unsigned) n->uid);
+                        log_warning_errno(r, "Could not re-apply the grant of %s to uid %u", n->path,
+                                          (unsigned) record->granted_uid);
                 else
-                        log_info("uid %u: %s: gave %s back to uid %u", (unsigned) op->caller_uid, record->address,
-                                 n->path, (unsigned) n->uid);
+                        log_info("Re-applied the grant of %s to uid %u after udev changed it.", n->path,
+                                 (unsigned) record->granted_uid);
         }
-}
-
-static void reapply_node(const char *path, uid_t uid) {
-        struct stat st;
-        int r;
-
-        if (node_stat(path, &st) < 0 || st.st_uid == uid)
-                return;
-        r = node_chown(path, uid, (gid_t) -1);
-        if (r < 0)
-                log_warning_errno(r, "Could not re-apply the grant of %s to uid %u", path, (unsigned) uid);
-        else
-                log_info("Re-applied the grant of %s to uid %u after udev changed it.", path, (unsigned) uid);
 }
 
 void grant_reapply_group(const char *state_dir, int iommu_group) {
@@ -318,12 +307,9 @@ void grant_reapply_group(const char *state_dir, int iommu_group) {
                 _cleanup_(device_record_freep) struct device_record *record = NULL;
                 struct pci_address a;
 
-                if (pci_address_parse(de->d_name, &a) < 0 || state_load(state_dir, &a, &record) < 0 ||
+                if (pci_address_parse(de->d_name, &a) < 0 || state_load(state_dir, &a, &record, NULL) < 0 ||
                     !record->granted)
                         continue;
-                snprintf(path, sizeof(path), "/dev/vfio/%d", iommu_group);
-                reapply_node(path, record->granted_uid);
-                for (size_t i = 0; i < record->n_nodes; i++)
-                        reapply_node(record->nodes[i].path, record->granted_uid);
+                reapply_record(record);
         }
 }

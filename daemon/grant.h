@@ -4,13 +4,17 @@
 #include "operation.h"
 #include "state.h"
 
-/* Grant's work on the worker thread: chowns the device's /dev/vfio nodes to op->target_uid,
- * remembering the previous owners in the device's state record. */
+/* Grant's work on the worker thread: gives op->target_uid read and write access to the device's
+ * VFIO nodes by an ACL entry each (node-acl.h), replacing an earlier grantee's, and records the
+ * nodes with their device numbers in the device's state record before the first change. */
 int grant_run(struct operation *op);
 
-/* Gives the nodes recorded in a device's state back to their previous owners (Restore). */
-void grant_give_back_nodes(struct operation *op, const struct device_record *record);
+/* Takes a device's grant back: removes the grantee's ACL entry from each node recorded, unless
+ * another device's record grants that same node to the same user (a group node, /dev/iommu), and
+ * clears the grant from the record (the caller saves or removes it). */
+void grant_revoke(const char *state_dir, struct device_record *record);
 
-/* Makes the grants recorded for an IOMMU group's devices true again, after udev recreated or
- * re-chmodded a node. Quick (a few stats and chowns); called on the main thread. */
+/* Makes the grants recorded for an IOMMU group's devices true again after udev recreated or
+ * re-chmodded a node: only for nodes that still are the devices recorded. Quick (a few stats and
+ * ACL writes); called on the main thread. */
 void grant_reapply_group(const char *state_dir, int iommu_group);

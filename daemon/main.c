@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "polkit.h"
 #include "reconcile.h"
+#include "thread-job.h"
 #include "udev-watch.h"
 #include "vfio-passthrough-bus.h"
 #include "wait.h"
@@ -174,6 +175,9 @@ static int context_setup(struct context *c) {
                 return log_error_errno(r, "Failed to arrange exit on bus disconnect");
 
         r = worker_setup(c);
+        if (r < 0)
+                return r;
+        r = thread_jobs_setup(c);
         if (r < 0)
                 return r;
         r = udev_watch_start(c);

@@ -9,6 +9,7 @@
 
 #include "driver-ops.h"
 #include "grant.h"
+#include "state.h"
 #include "strv.h"
 #include "vfio-passthrough-bus.h"
 
@@ -23,6 +24,9 @@ struct operation *operation_free(struct operation *op) {
         strv_free(op->moved);
         strv_free(op->nodes);
         free(op->warning);
+        free(op->target_user);
+        strv_free(op->authorized);
+        strv_free(op->manage_other);
         free(op);
         return NULL;
 }
@@ -41,6 +45,24 @@ const char *operation_kind_to_string(enum operation_kind kind) {
                 return "Restore";
         case OPERATION_GRANT:
                 return "Grant";
+        case OPERATION_FORGET:
+                return "Forget";
+        }
+        return "?";
+}
+
+const char *operation_kind_to_verb(enum operation_kind kind) {
+        switch (kind) {
+        case OPERATION_DETACH:
+                return "detach";
+        case OPERATION_ATTACH:
+                return "attach";
+        case OPERATION_RESTORE:
+                return "restore";
+        case OPERATION_GRANT:
+                return "grant";
+        case OPERATION_FORGET:
+                return "forget";
         }
         return "?";
 }
@@ -58,6 +80,37 @@ int operation_fail(struct operation *op, const char *error_name, int error, cons
         return error < 0 ? error : -error;
 }
 
+int operation_fail_record(struct operation *op, const struct pci_address *address, const char *problem) {
+        _cleanup_(freep) char *path = NULL;
+        char name[PCI_ADDRESS_STRING_MAX];
+
+        pci_address_format(address, name);
+        (void) state_record_path(op->state_dir, address, &path);
+        return operation_fail(op, VFIO_PT_ERROR_CORRUPT_RECORD, -EBADMSG,
+                              "The daemon's record of %s (%s) cannot be read: %s. Nothing was changed. An "
+                              "administrator can drop the record with Forget (vfio-passthroughctl forget %s).",
+                              name, path ?: "?", problem ?: "malformed", name);
+}
+
+int operation_check_authorized(struct operation *op, const char *name) {
+        if (op->caller_uid == 0 || strv_contains(op->authorized, name))
+                return 0;
+        return operation_fail(op, SD_BUS_ERROR_ACCESS_DENIED, -EACCES,
+                              "%s joined the call's devices after it was authorized (its IOMMU group changed). "
+                              "Nothing was done to it; call again.",
+                              name);
+}
+
+int operation_check_owner(struct operation *op, const struct device_record *record) {
+        if (op->caller_uid == 0 || record->owner_uid == op->caller_uid ||
+            strv_contains(op->manage_other, record->address))
+                return 0;
+        return operation_fail(op, SD_BUS_ERROR_ACCESS_DENIED, -EACCES,
+                              "%s belongs to uid %u, not to the caller (its owner changed while the call waited). "
+                              "Nothing was done to it.",
+                              record->address, (unsigned) record->owner_uid);
+}
+
 void operation_run(struct operation *op) {
         int r = -EINVAL;
 
@@ -73,6 +126,9 @@ void operation_run(struct operation *op) {
                 break;
         case OPERATION_GRANT:
                 r = grant_run(op);
+                break;
+        case OPERATION_FORGET:
+                r = driver_ops_forget(op);
                 break;
         }
         /* Failures without a named error of their own (out of memory, mostly). */

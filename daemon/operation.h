@@ -18,6 +18,7 @@ enum operation_kind {
         OPERATION_ATTACH,
         OPERATION_RESTORE,
         OPERATION_GRANT,
+        OPERATION_FORGET,
 };
 
 /* One privileged call, from the method handler through the worker thread to the reply.
@@ -43,6 +44,11 @@ struct operation {
         uid_t caller_uid;
         pid_t caller_pid; /* 0 when the bus did not say */
         uid_t target_uid; /* Grant */
+        char *target_user; /* Grant: the target's name, for logs (the uid as text when it has none) */
+        /* What polkit allowed (everything, for root): the devices the call may act on, and those it
+         * may act on for another owner. The worker acts on nothing else. */
+        char **authorized;
+        char **manage_other;
         const char *state_dir;
         const char *kmod_dir;
         uint64_t settle_usec; /* how long to wait for the kernel or udev to finish one step */
@@ -63,10 +69,24 @@ struct operation {
 struct operation *operation_free(struct operation *op);
 void operation_freep(struct operation **op);
 
+/* "Detach", for messages; "detach", for polkit's operation detail and the journal. */
 const char *operation_kind_to_string(enum operation_kind kind);
+const char *operation_kind_to_verb(enum operation_kind kind);
 
 /* Sets the named error for the caller (first error wins) and returns -errno for it. */
 int operation_fail(struct operation *op, const char *error_name, int error, const char *format, ...) _printf_(4, 5);
+
+/* The device's record cannot be read: the named error, with the file and what is wrong with it. */
+int operation_fail_record(struct operation *op, const struct pci_address *address, const char *problem);
+
+/* Whether the caller was authorized for this device (-EACCES with the named error if not: the
+ * device joined the group after polkit was asked). */
+int operation_check_authorized(struct operation *op, const char *name);
+
+/* Whether the caller may act on a device with this record: it owns it, is root, or was allowed
+ * manage-other for it. */
+struct device_record;
+int operation_check_owner(struct operation *op, const struct device_record *record);
 
 /* "(none)" for logs. */
 static inline const char *driver_or_none(const char *driver) {

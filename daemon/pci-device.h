@@ -47,6 +47,10 @@ void pci_device_freep(struct pci_device **device);
 /* The driver bound to a device right now; *ret is NULL when none is. */
 int pci_device_read_driver(const struct pci_address *address, char **ret);
 
+/* The device's PCIe Device Serial Number, from its extended configuration space. -ENODATA when it
+ * has none, or the caller lacks CAP_SYS_ADMIN (the kernel then shows only the first 64 bytes). */
+int pci_device_read_serial(const struct pci_address *address, uint64_t *ret);
+
 /* Where the device sits in the sysfs device tree ("/sys/devices/pci0000:00/0000:00:1c.0/0000:59:00.0"):
  * what lies below that path (block devices, network interfaces, virtio devices) belongs to it.
  * -ENODEV when it is gone. */

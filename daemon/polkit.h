@@ -17,6 +17,8 @@
 #define POLKIT_ACTION_GRANT "org.vfio.passthrough.grant"
 #define POLKIT_ACTION_GRANT_OTHER "org.vfio.passthrough.grant-other"
 #define POLKIT_ACTION_FORCE "org.vfio.passthrough.force"
+#define POLKIT_ACTION_MANAGE_OTHER "org.vfio.passthrough.manage-other"
+#define POLKIT_ACTION_FORGET "org.vfio.passthrough.forget"
 
 /* Keys of the details passed to polkit (rules read them with action.lookup(KEY); messages of
  * the .policy file show them as $(KEY)). */
@@ -25,6 +27,7 @@
 #define POLKIT_DETAIL_OPERATION "operation"
 #define POLKIT_DETAIL_USER "user"
 #define POLKIT_DETAIL_UID "uid"
+#define POLKIT_DETAIL_OWNER_UID "owner_uid"
 
 /* The checks in flight. Owned by whoever owns the bus connection (struct context); freeing it
  * drops every pending check without calling its callback, so nothing it holds (the call

@@ -15,6 +15,9 @@ void reconcile_state(struct context *c) {
         size_t n;
         int r;
 
+        r = state_prepare(c->state_dir);
+        if (r < 0)
+                log_warning_errno(r, "Could not prepare the state directory %s", c->state_dir);
         r = state_list(c->state_dir, &addresses, &n);
         if (r < 0) {
                 log_warning_errno(r, "Could not read the state directory %s; restoring devices moved before "
@@ -24,26 +27,31 @@ void reconcile_state(struct context *c) {
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(device_record_freep) struct device_record *record = NULL;
                 _cleanup_(pci_device_freep) struct pci_device *d = NULL;
+                _cleanup_(freep) char *problem = NULL;
                 char name[PCI_ADDRESS_STRING_MAX];
 
                 pci_address_format(&addresses[i], name);
-                r = state_load(c->state_dir, &addresses[i], &record);
-                if (r < 0) {
-                        log_warning_errno(r, "Ignoring the unreadable state record of %s", name);
-                        continue;
-                }
                 r = pci_device_load(NULL, &addresses[i], &d);
                 if (r == -ENODEV) {
-                        log_warning("Managed device %s (original driver %s) is not present; keeping its record.",
-                                    name, driver_or_none(record->original_driver));
+                        log_warning("Managed device %s is not present; keeping its record.", name);
                         continue;
                 }
                 if (r < 0) {
                         log_warning_errno(r, "Could not read managed device %s", name);
                         continue;
                 }
-                log_info("Managed device %s: on %s now, original driver %s%s.", name, driver_or_none(d->driver),
-                         driver_or_none(record->original_driver), record->granted ? ", granted" : "");
+                r = state_load_for(c->state_dir, d, &record, &problem);
+                if (r == -ENOENT)
+                        continue; /* about another device: set aside */
+                if (r < 0) {
+                        log_warning("The record of %s in %s cannot be read (%s); 'vfio-passthroughctl forget %s' "
+                                    "drops it.",
+                                    name, c->state_dir, problem ?: strerror(-r), name);
+                        continue;
+                }
+                log_info("Managed device %s: on %s now, original driver %s, owner uid %u%s.", name,
+                         driver_or_none(d->driver), driver_or_none(record->original_driver),
+                         (unsigned) record->owner_uid, record->granted ? ", granted" : "");
                 if (record->granted)
                         grant_reapply_group(c->state_dir, d->iommu_group);
         }

@@ -23,6 +23,7 @@
 #define VFIO_PT_ERROR_NOT_MANAGED VFIO_PT_ERROR_PREFIX "NotManaged"
 #define VFIO_PT_ERROR_NO_SUCH_USER VFIO_PT_ERROR_PREFIX "NoSuchUser"
 #define VFIO_PT_ERROR_OPERATION_FAILED VFIO_PT_ERROR_PREFIX "OperationFailed"
+#define VFIO_PT_ERROR_CORRUPT_RECORD VFIO_PT_ERROR_PREFIX "CorruptRecord"
 /* Refusals use the standard org.freedesktop.DBus.Error.AccessDenied (and, once polkit decides,
  * org.freedesktop.DBus.Error.InteractiveAuthorizationRequired). */
 
@@ -47,5 +48,9 @@
 #define VFIO_PT_KEY_NUMA_NODE "NumaNode"
 #define VFIO_PT_KEY_BUSY "Busy"
 #define VFIO_PT_KEY_HOST_USE "HostUse"
+#define VFIO_PT_KEY_OWNER "Owner"
+#define VFIO_PT_KEY_GRANTEE "Grantee"
+#define VFIO_PT_KEY_ORIGINAL_DRIVER "OriginalDriver"
+#define VFIO_PT_KEY_RECORD_PROBLEM "RecordProblem"
 #define VFIO_PT_KEY_VFIO_READY "VfioReady"
 #define VFIO_PT_KEY_VFIO_NOTE "VfioNote"

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "harness.h"
 
+#include <acl/libacl.h>
 #include <fcntl.h>
+#include <sys/acl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -40,7 +42,15 @@ static char **daemon_environment(struct harness *h) {
         g_autofree char *root = umockdev_testbed_get_root_dir(h->testbed);
         char **env = g_get_environ();
         env = g_environ_setenv(env, "UMOCKDEV_DIR", root, TRUE);
-        env = g_environ_setenv(env, "LD_PRELOAD", UMOCKDEV_PRELOAD, TRUE);
+        if (h->options.daemon_preload) {
+                g_autofree char *preload = g_strdup_printf("%s:%s", UMOCKDEV_PRELOAD, h->options.daemon_preload);
+                env = g_environ_setenv(env, "LD_PRELOAD", preload, TRUE);
+        } else
+                env = g_environ_setenv(env, "LD_PRELOAD", UMOCKDEV_PRELOAD, TRUE);
+        for (const char *const *e = h->options.daemon_env; e && *e; e++) {
+                g_autofree char *name = g_strndup(*e, strcspn(*e, "="));
+                env = g_environ_setenv(env, name, strchr(*e, '=') + 1, TRUE);
+        }
         env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus.address, TRUE);
         env = g_environ_setenv(env, "VFIO_PASSTHROUGHD_DEBUG", "1", TRUE);
         /* The sanitizer runtime would insist on being first in LD_PRELOAD. */
@@ -384,4 +394,89 @@ void harness_assert_nothing_changed(struct harness *h, struct harness_before *b)
         g_assert_cmpstr(journal, ==, b->journal);
         g_clear_pointer(&b->snapshot, g_free);
         g_clear_pointer(&b->journal, g_free);
+}
+
+static char *node_path(struct harness *h, const char *node) {
+        g_autofree char *root = umockdev_testbed_get_root_dir(h->testbed);
+        return g_strdup_printf("%s/dev/%s", root, node);
+}
+
+uid_t harness_node_owner(struct harness *h, const char *node) {
+        g_autofree char *path = node_path(h, node);
+        struct stat st;
+
+        g_assert_cmpint(lstat(path, &st), ==, 0);
+        return st.st_uid;
+}
+
+/* The permissions of the ACL_USER entry for uid, or of every user entry (uid -1: counted). */
+static guint acl_users(struct harness *h, const char *node, uid_t uid, gboolean *ret_rw) {
+        g_autofree char *path = node_path(h, node);
+        acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
+        acl_permset_t mask = NULL;
+        acl_entry_t e;
+        guint n = 0;
+
+        g_assert_nonnull(acl);
+        for (int id = ACL_FIRST_ENTRY; acl_get_entry(acl, id, &e) == 1; id = ACL_NEXT_ENTRY) {
+                acl_tag_t tag;
+                g_assert_cmpint(acl_get_tag_type(e, &tag), ==, 0);
+                if (tag == ACL_MASK)
+                        g_assert_cmpint(acl_get_permset(e, &mask), ==, 0);
+        }
+        for (int id = ACL_FIRST_ENTRY; acl_get_entry(acl, id, &e) == 1; id = ACL_NEXT_ENTRY) {
+                acl_tag_t tag;
+                acl_permset_t p;
+                uid_t *q;
+
+                g_assert_cmpint(acl_get_tag_type(e, &tag), ==, 0);
+                if (tag != ACL_USER)
+                        continue;
+                n++;
+                q = acl_get_qualifier(e);
+                if (*q == uid && ret_rw) {
+                        g_assert_cmpint(acl_get_permset(e, &p), ==, 0);
+                        *ret_rw = acl_get_perm(p, ACL_READ) == 1 && acl_get_perm(p, ACL_WRITE) == 1 && mask &&
+                                  acl_get_perm(mask, ACL_READ) == 1 && acl_get_perm(mask, ACL_WRITE) == 1;
+                }
+                acl_free(q);
+        }
+        acl_free(acl);
+        return n;
+}
+
+gboolean harness_node_acl_grants(struct harness *h, const char *node, uid_t uid) {
+        gboolean rw = FALSE;
+        (void) acl_users(h, node, uid, &rw);
+        return rw;
+}
+
+guint harness_node_acl_users(struct harness *h, const char *node) {
+        return acl_users(h, node, (uid_t) -1, NULL);
+}
+
+char *harness_record(struct harness *h, const char *address) {
+        g_autofree char *path = g_build_filename(h->state_dir, address, NULL);
+        char *text = NULL;
+
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+                return NULL;
+        return text;
+}
+
+void harness_write_record(struct harness *h, const char *address, const char *text) {
+        g_autofree char *path = g_build_filename(h->state_dir, address, NULL);
+        g_assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
+void harness_set_record_owner(struct harness *h, const char *address, uid_t uid) {
+        g_autofree char *text = harness_record(h, address);
+        g_autofree char *owner = g_strdup_printf("owner_uid=%u", (unsigned) uid);
+        g_autoptr(GRegex) re = g_regex_new("^owner_uid=[0-9]+$", G_REGEX_MULTILINE, 0, NULL);
+        g_autofree char *edited = NULL;
+
+        g_assert_nonnull(text);
+        edited = g_regex_replace_literal(re, text, -1, 0, owner, 0, NULL);
+        g_assert_cmpstr(edited, !=, text);
+        harness_write_record(h, address, edited);
 }

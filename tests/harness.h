@@ -17,6 +17,8 @@ struct harness_options {
         int operation_timeout;     /* --operation-timeout=SEC; 0: the daemon's default */
         gboolean with_polkit;      /* the real polkitd on the bus, deciding with the project's .policy */
         const char *const *polkit_rules; /* its rules: file name, text, …, NULL (see polkitd_start()) */
+        const char *daemon_preload;       /* a library preloaded into the daemon as well (NULL: none) */
+        const char *const *daemon_env;    /* more NAME=VALUE for the daemon's environment (NULL: none) */
 };
 
 /* One private world per test: a umockdev testbed holding the fake PCI tree, a private
@@ -97,6 +99,20 @@ void harness_remember(struct harness *h, struct harness_before *before);
 /* Asserts the snapshot is the same, and that not one more write reached the emulated kernel;
  * frees before's contents. */
 void harness_assert_nothing_changed(struct harness *h, struct harness_before *before);
+
+/* The daemon's record of a device (its state file), as text; NULL when there is none. */
+char *harness_record(struct harness *h, const char *address);
+/* Writes a record, as a crash, an admin or an older daemon might have left it. */
+void harness_write_record(struct harness *h, const char *address, const char *text);
+/* Makes uid the owner in a device's record: "the device this user attached earlier". */
+void harness_set_record_owner(struct harness *h, const char *address, uid_t uid);
+
+/* Whether a node of the testbed's /dev ("vfio/6") lets uid read and write through an ACL entry of
+ * its own (the mask included), and who owns it. */
+gboolean harness_node_acl_grants(struct harness *h, const char *node, uid_t uid);
+/* How many named-user entries its ACL has. */
+guint harness_node_acl_users(struct harness *h, const char *node);
+uid_t harness_node_owner(struct harness *h, const char *node);
 
 /* Whether the daemon process is still alive (it must survive every bad input). */
 gboolean harness_daemon_alive(struct harness *h);

@@ -71,17 +71,6 @@ static gboolean node_stat(Fixture *f, const char *node, struct stat *st) {
         return lstat(path, st) == 0;
 }
 
-static uid_t node_owner(Fixture *f, const char *node) {
-        struct stat st;
-        g_assert_true(node_stat(f, node, &st));
-        return st.st_uid;
-}
-
-static void set_node_owner(Fixture *f, const char *node, uid_t uid) {
-        g_autofree char *path = g_strdup_printf("%s/dev/%s", f->root, node);
-        g_assert_cmpint(lchown(path, uid, uid), ==, 0);
-}
-
 static guint state_files(Fixture *f) {
         g_autoptr(GDir) dir = g_dir_open(f->h.state_dir, 0, NULL);
         guint n = 0;
@@ -394,6 +383,12 @@ static void test_attach_no_iommu_group(Fixture *f, gconstpointer data) {
 
 /* --- Grant ------------------------------------------------------------------------------------ */
 
+/* A grant is an ACL entry: the node stays root's, and root's mode. */
+static void assert_granted(Fixture *f, const char *node, uid_t uid) {
+        g_assert_cmpuint(harness_node_owner(&f->h, node), ==, 0);
+        g_assert_true(harness_node_acl_grants(&f->h, node, uid));
+}
+
 static void test_grant_caller(Fixture *f, gconstpointer data) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = NULL;
@@ -402,15 +397,14 @@ static void test_grant_caller(Fixture *f, gconstpointer data) {
         guint32 uid;
 
         attach_ok(f, "59:00.0", 0);
-        /* Someone else owns it; the caller (root here) takes it. */
-        set_node_owner(f, "vfio/6", 4242);
         reply = grant(f, "59:00.0", "", 0, &error);
         g_assert_no_error(error);
         g_variant_get(reply, "(&su@as&s)", &node, &uid, &nodes, &warning);
         g_assert_cmpstr(node, ==, "/dev/vfio/6");
         g_assert_cmpuint(uid, ==, getuid());
         g_assert_true(strv_contains(nodes, "/dev/vfio/6"));
-        g_assert_cmpuint(node_owner(f, "vfio/6"), ==, getuid());
+        assert_granted(f, "vfio/6", getuid());
+        g_assert_cmpuint(harness_node_acl_users(&f->h, "vfio/6"), ==, 1);
 }
 
 static void test_grant_named_user(Fixture *f, gconstpointer data) {
@@ -423,14 +417,16 @@ static void test_grant_named_user(Fixture *f, gconstpointer data) {
         g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "grant", "59:00.0", "nobody", NULL), ==, 0);
         g_test_message("ctl: %s%s", out, err);
         g_assert_nonnull(strstr(out, "/dev/vfio/6"));
-        g_assert_cmpuint(node_owner(f, "vfio/6"), ==, NOBODY);
+        assert_granted(f, "vfio/6", NOBODY);
 
-        /* A decimal uid works too. */
+        /* A decimal uid works too, and a new grantee replaces the old one. */
         reply = grant(f, "59:00.0", "4242", 0, &error);
         g_assert_no_error(error);
         g_variant_get(reply, "(&su@as&s)", NULL, &uid, NULL, NULL);
         g_assert_cmpuint(uid, ==, 4242);
-        g_assert_cmpuint(node_owner(f, "vfio/6"), ==, 4242);
+        assert_granted(f, "vfio/6", 4242);
+        g_assert_false(harness_node_acl_grants(&f->h, "vfio/6", NOBODY));
+        g_assert_cmpuint(harness_node_acl_users(&f->h, "vfio/6"), ==, 1);
 }
 
 static void test_grant_not_bound(Fixture *f, gconstpointer data) {
@@ -450,7 +446,7 @@ static void test_grant_no_such_user(Fixture *f, gconstpointer data) {
         attach_ok(f, "59:00.0", 0);
         reply = grant(f, "59:00.0", "no-such-user-vfio-test", 0, &error);
         assert_dbus_error(error, VFIO_PT_ERROR_NO_SUCH_USER);
-        g_assert_cmpuint(node_owner(f, "vfio/6"), ==, 0);
+        g_assert_cmpuint(harness_node_acl_users(&f->h, "vfio/6"), ==, 0);
 }
 
 static void test_grant_survives_udev(Fixture *f, gconstpointer data) {
@@ -461,15 +457,17 @@ static void test_grant_survives_udev(Fixture *f, gconstpointer data) {
         attach_ok(f, "59:00.0", 0);
         reply = grant(f, "59:00.0", "nobody", 0, &error);
         g_assert_no_error(error);
-        g_assert_cmpuint(node_owner(f, "vfio/6"), ==, NOBODY);
+        assert_granted(f, "vfio/6", NOBODY);
 
-        /* udev applies its rules again (a "change" event) and the node is root's once more. */
+        /* udev applies its rules again (a "change" event): chmod 0600 mutes the entry through the
+         * mask, until the daemon repairs it. */
         kernel_emulator_udev_reset_node(f->h.emulator, 6);
         deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-        while (node_owner(f, "vfio/6") != NOBODY) {
+        while (!harness_node_acl_grants(&f->h, "vfio/6", NOBODY)) {
                 g_assert_cmpint(g_get_monotonic_time(), <, deadline);
                 g_usleep(20000);
         }
+        assert_granted(f, "vfio/6", NOBODY);
 }
 
 static void test_grant_cdev(Fixture *f, gconstpointer data) {
@@ -484,12 +482,12 @@ static void test_grant_cdev(Fixture *f, gconstpointer data) {
         g_variant_get(reply, "(&su@as&s)", NULL, NULL, &nodes, NULL);
         g_assert_true(strv_contains(nodes, "/dev/vfio/6"));
         g_assert_true(strv_contains(nodes, "/dev/vfio/devices/vfio0"));
-        g_assert_cmpuint(node_owner(f, "vfio/6"), ==, NOBODY);
-        g_assert_cmpuint(node_owner(f, "vfio/devices/vfio0"), ==, NOBODY);
-        if (strv_contains(nodes, "/dev/iommu"))
-                g_assert_cmpuint(node_owner(f, "iommu"), ==, NOBODY);
+        g_assert_true(strv_contains(nodes, "/dev/iommu"));
+        assert_granted(f, "vfio/6", NOBODY);
+        assert_granted(f, "vfio/devices/vfio0", NOBODY);
+        assert_granted(f, "iommu", NOBODY);
         /* The container node is everyone's already and is left alone. */
-        g_assert_cmpuint(node_owner(f, "vfio/vfio"), ==, 0);
+        g_assert_cmpuint(harness_node_acl_users(&f->h, "vfio/vfio"), ==, 0);
 }
 
 static void test_grant_memlock_warning(Fixture *f, gconstpointer data) {
@@ -577,21 +575,24 @@ static void test_restore_ctl(Fixture *f, gconstpointer data) {
 }
 
 /* Group node ownership goes back when the node outlives the restore (another member stays). */
-static void test_restore_node_owner(Fixture *f, gconstpointer data) {
+/* Restore takes the grant back, from the group node too, which stays while another member keeps
+ * it on vfio-pci. */
+static void test_restore_takes_grant_back(Fixture *f, gconstpointer data) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = NULL;
 
         attach_ok(f, "01:00.0", VFIO_PT_FLAG_GROUP);
         reply = grant(f, "01:00.0", "nobody", 0, &error);
         g_assert_no_error(error);
-        g_assert_cmpuint(node_owner(f, "vfio/1"), ==, NOBODY);
+        assert_granted(f, "vfio/1", NOBODY);
         g_clear_pointer(&reply, g_variant_unref);
 
         reply = restore(f, "01:00.0", 0, &error);
         g_assert_no_error(error);
         assert_untouched(f, "0000:01:00.0", "nouveau");
         assert_driver(f, "0000:01:00.1", "vfio-pci");
-        g_assert_cmpuint(node_owner(f, "vfio/1"), ==, 0);
+        g_assert_cmpuint(harness_node_owner(&f->h, "vfio/1"), ==, 0);
+        g_assert_cmpuint(harness_node_acl_users(&f->h, "vfio/1"), ==, 0);
 }
 
 static void test_restore_group(Fixture *f, gconstpointer data) {
@@ -960,7 +961,7 @@ int main(int argc, char *argv[]) {
         ADD("/operations/grant/memlock-warning", &plain_kernel, test_grant_memlock_warning);
         ADD("/operations/restore/dbus", &plain_kernel, test_restore);
         ADD("/operations/restore/ctl", &plain_kernel, test_restore_ctl);
-        ADD("/operations/restore/node-owner", &plain_kernel, test_restore_node_owner);
+        ADD("/operations/restore/takes-grant-back", &plain_kernel, test_restore_takes_grant_back);
         ADD("/operations/restore/group", &plain_kernel, test_restore_group);
         ADD("/operations/restore/after-restart", &plain_kernel, test_restore_after_restart);
         ADD("/operations/restore/mismatch", &plain_kernel, test_restore_mismatch);

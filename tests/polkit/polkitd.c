@@ -74,16 +74,20 @@ static gboolean user_in_group(const char *user, const char *group) {
         return FALSE;
 }
 
+static void member_ensure(const char *user) {
+        if (!getpwnam(user))
+                run_checked((const char *[]) { "useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                                               "--shell", "/usr/sbin/nologin", "--groups", POLKIT_TEST_GROUP, user,
+                                               NULL });
+        if (!user_in_group(user, POLKIT_TEST_GROUP))
+                run_checked((const char *[]) { "usermod", "--append", "--groups", POLKIT_TEST_GROUP, user, NULL });
+}
+
 void polkit_test_users_ensure(void) {
         if (!getgrnam(POLKIT_TEST_GROUP))
                 run_checked((const char *[]) { "groupadd", "--system", POLKIT_TEST_GROUP, NULL });
-        if (!getpwnam(POLKIT_TEST_MEMBER))
-                run_checked((const char *[]) { "useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                                               "--shell", "/usr/sbin/nologin", "--groups", POLKIT_TEST_GROUP,
-                                               POLKIT_TEST_MEMBER, NULL });
-        if (!user_in_group(POLKIT_TEST_MEMBER, POLKIT_TEST_GROUP))
-                run_checked((const char *[]) { "usermod", "--append", "--groups", POLKIT_TEST_GROUP,
-                                               POLKIT_TEST_MEMBER, NULL });
+        member_ensure(POLKIT_TEST_MEMBER);
+        member_ensure(POLKIT_TEST_MEMBER2);
         if (!getpwnam(POLKIT_TEST_OUTSIDER))
                 run_checked((const char *[]) { "useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
                                                "--shell", "/usr/sbin/nologin", POLKIT_TEST_OUTSIDER, NULL });

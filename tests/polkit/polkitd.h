@@ -18,6 +18,8 @@
 #define POLKIT_TEST_GROUP "vfio"
 #define POLKIT_TEST_MEMBER "vfio-pt-member"
 #define POLKIT_TEST_OUTSIDER "vfio-pt-outsider"
+/* A second member of the group: one user's device is not another's. */
+#define POLKIT_TEST_MEMBER2 "vfio-pt-member2"
 
 /* Why the real polkitd cannot run here (not root, not installed), or NULL. */
 const char *polkit_test_unavailable(void);
