@@ -84,6 +84,11 @@ void device_write_json(struct json_writer *w, const struct device_info *d) {
                 json_string(w, d->host_use ?: "");
         else
                 json_null(w);
+        /* The daemon's record: null for a device it did not move. */
+        write_int_or_null(w, "owner", d->has_owner ? (int32_t) d->owner : -1);
+        write_int_or_null(w, "grantee", d->has_grantee ? (int32_t) d->grantee : -1);
+        write_string(w, "original_driver", d->has_owner ? (d->original_driver ?: "") : NULL);
+        write_string(w, "record_problem", d->record_problem);
         /* Group members only: the top-level device of "show" has no such keys. */
         if (d->vfio_ready >= 0 || d->vfio_note) {
                 json_key(w, "vfio_ready");

@@ -31,6 +31,10 @@ static const struct {
         { VFIO_PT_KEY_NUMA_NODE, "i", offsetof(struct device_info, numa_node) },
         { VFIO_PT_KEY_BUSY, "b", offsetof(struct device_info, busy) },
         { VFIO_PT_KEY_HOST_USE, "s", offsetof(struct device_info, host_use) },
+        { VFIO_PT_KEY_OWNER, "u", offsetof(struct device_info, owner) },
+        { VFIO_PT_KEY_GRANTEE, "u", offsetof(struct device_info, grantee) },
+        { VFIO_PT_KEY_ORIGINAL_DRIVER, "s", offsetof(struct device_info, original_driver) },
+        { VFIO_PT_KEY_RECORD_PROBLEM, "s", offsetof(struct device_info, record_problem) },
         { VFIO_PT_KEY_VFIO_READY, "b", offsetof(struct device_info, vfio_ready) },
         { VFIO_PT_KEY_VFIO_NOTE, "s", offsetof(struct device_info, vfio_note) },
 };
@@ -42,6 +46,10 @@ static int read_entry_value(sd_bus_message *m, const char *key, struct device_in
                 if (strcmp(key, device_fields[i].key) != 0)
                         continue;
                 r = sd_bus_message_read(m, "v", device_fields[i].type, (char *) d + device_fields[i].offset);
+                if (r >= 0 && strcmp(key, VFIO_PT_KEY_OWNER) == 0)
+                        d->has_owner = 1;
+                if (r >= 0 && strcmp(key, VFIO_PT_KEY_GRANTEE) == 0)
+                        d->has_grantee = 1;
                 return r == -ENXIO ? -EBADMSG : r; /* -ENXIO: the variant holds another type */
         }
         return sd_bus_message_skip(m, "v");
@@ -85,6 +93,8 @@ int device_info_read(sd_bus_message *m, struct device_info *ret) {
         empty_to_null(&d.driver);
         empty_to_null(&d.driver_override);
         empty_to_null(&d.vfio_note);
+        empty_to_null(&d.original_driver);
+        empty_to_null(&d.record_problem);
         d.host_use_known = d.host_use != NULL;
         empty_to_null(&d.host_use);
         if (!d.address)

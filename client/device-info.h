@@ -25,6 +25,13 @@ struct device_info {
         int busy;            /* an operation runs on its group; driver_override was not read */
         const char *host_use; /* why the host needs it; NULL when it does not, or unknown */
         int host_use_known;   /* whether the daemon said (it does not while busy) */
+        /* What the daemon's record says, for a device it moved (has_owner): who owns it, who it is
+         * granted to (has_grantee), the driver it came from. record_problem: the record cannot be
+         * read, and why. */
+        int has_owner, has_grantee;
+        uint32_t owner, grantee;
+        const char *original_driver;
+        const char *record_problem;
         /* Only in IOMMU group member lists. -1 when absent, else 0 or 1: an int, because that is
          * what sd-bus reads a boolean into. */
         int vfio_ready;

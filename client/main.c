@@ -34,7 +34,9 @@ static const struct verb verbs[] = {
           VFIO_PT_FLAGS_ALL, verb_attach },
         { "restore", "DEVICE [--group]", "Give a device back to the driver it had before", 1, 1, VFIO_PT_FLAG_GROUP,
           verb_restore },
-        { "grant", "DEVICE [USER]", "Give USER (default: you) the device's /dev/vfio nodes", 1, 2, 0, verb_grant },
+        { "grant", "DEVICE [USER]", "Give USER (default: you) access to the device's /dev/vfio nodes", 1, 2, 0,
+          verb_grant },
+        { "forget", "DEVICE", "Drop the service's record of a device (administrators)", 1, 1, 0, verb_forget },
 };
 
 static void help(void) {

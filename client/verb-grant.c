@@ -16,7 +16,7 @@
 struct grant_result {
         const char *group_node;
         uint32_t uid;
-        char **nodes; /* every node chowned, the group node included */
+        char **nodes; /* every node granted, the group node included */
         const char *warning;
 };
 
@@ -54,21 +54,20 @@ static int print_json(const char *address, const struct grant_result *g) {
         return json_writer_finish(&w);
 }
 
-/* "/dev/vfio/6, /dev/vfio/devices/vfio0 and /dev/iommu now belong to alice (uid 1000)". The
- * name is looked up here, for the reader only: the daemon decided by uid. */
+/* "alice (uid 1000) may now use /dev/vfio/6, /dev/vfio/devices/vfio0 and /dev/iommu". The name
+ * is looked up here, for the reader only: the daemon decided by uid. */
 static void print_text(const struct grant_result *g) {
         struct passwd *pw = getpwuid(g->uid);
-        bool several = g->nodes && g->nodes[0] && g->nodes[1];
 
+        if (pw && pw->pw_name)
+                printf("%s (uid %u) may now use ", pw->pw_name, (unsigned) g->uid);
+        else
+                printf("uid %u may now use ", (unsigned) g->uid);
         if (g->nodes && g->nodes[0])
                 strv_print_joined(stdout, g->nodes);
         else
                 fputs(g->group_node, stdout);
-        printf(" now %s to ", several ? "belong" : "belongs");
-        if (pw && pw->pw_name)
-                printf("%s (uid %u)\n", pw->pw_name, (unsigned) g->uid);
-        else
-                printf("uid %u\n", (unsigned) g->uid);
+        putchar('\n');
 
         if (*g->warning) {
                 /* Let the line above reach a shared terminal first. */

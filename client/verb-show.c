@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,38 @@ static void print_number_field(const char *label, int32_t value) {
                 printf("%-18s%d\n", label, (int) value);
 }
 
+/* "alice (uid 1000)", or "uid 1000" for a uid without a name. Looked up here, for the reader: the
+ * daemon decides by uid. */
+static void format_user(uint32_t uid, char *buf, size_t size) {
+        struct passwd *pw = getpwuid(uid);
+
+        if (pw && pw->pw_name)
+                snprintf(buf, size, "%s (uid %u)", pw->pw_name, (unsigned) uid);
+        else
+                snprintf(buf, size, "uid %u", (unsigned) uid);
+}
+
+static void print_record(const struct device_info *d) {
+        char owner[96], grantee[96], managed[256];
+
+        if (d->record_problem) {
+                printf("%-18s%s (an administrator can drop it: vfio-passthroughctl forget %s)\n", "Record:",
+                       d->record_problem, d->address);
+                return;
+        }
+        if (!d->has_owner) {
+                print_field("Managed:", "no");
+                return;
+        }
+        format_user(d->owner, owner, sizeof(owner));
+        snprintf(managed, sizeof(managed), "yes, for %s; came from %s", owner, d->original_driver ?: "no driver");
+        print_field("Managed:", managed);
+        if (d->has_grantee) {
+                format_user(d->grantee, grantee, sizeof(grantee));
+                print_field("Granted to:", grantee);
+        }
+}
+
 static void print_device(const struct device_info *d) {
         char subsystem[DEVICE_ID_STRING_MAX];
 
@@ -48,6 +81,7 @@ static void print_device(const struct device_info *d) {
         print_field("Host use:", d->busy ? "(not read: an operation on its IOMMU group is running)"
                          : !d->host_use_known ? "(unknown)"
                          : d->host_use);
+        print_record(d);
         print_number_field("NUMA node:", d->numa_node);
         print_number_field("IOMMU group:", d->iommu_group);
 }

@@ -338,7 +338,7 @@ static const sd_bus_vtable vfio_pt_vtable[] = {
                                 method_grant,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Forget",
-                                SD_BUS_ARGS("s", address),
+                                SD_BUS_ARGS("s", address, "t", flags),
                                 SD_BUS_NO_RESULT,
                                 method_forget,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

@@ -405,7 +405,7 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
         return 1;
 }
 
-/* Detach, Attach and Restore share the signature (s address, t flags). */
+/* Detach, Attach, Restore and Forget share the signature (s address, t flags). */
 static int start_address_operation(sd_bus_message *m, void *userdata, enum operation_kind kind,
                                    sd_bus_error *error) {
         const char *address;
@@ -442,13 +442,7 @@ int method_grant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 }
 
 int method_forget(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *address;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &address);
-        if (r < 0)
-                return r;
-        return start_operation(m, userdata, OPERATION_FORGET, address, NULL, 0, error);
+        return start_address_operation(m, userdata, OPERATION_FORGET, error);
 }
 
 /* --- replies ----------------------------------------------------------------------------------- */

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +55,10 @@ static char **daemon_environment(struct harness *h) {
         }
         env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus.address, TRUE);
         env = g_environ_setenv(env, "VFIO_PASSTHROUGHD_DEBUG", "1", TRUE);
+        if (h->options.capture_journal) {
+                g_autofree char *dir = g_build_filename(h->tmpdir, "journal", NULL);
+                env = g_environ_setenv(env, "VFIO_PT_TEST_JOURNAL_DIR", dir, TRUE);
+        }
         /* The sanitizer runtime would insist on being first in LD_PRELOAD. */
         env = g_environ_setenv(env, "ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1:abort_on_error=1", FALSE);
         return env;
@@ -108,6 +114,36 @@ static void start_daemon(struct harness *h) {
         }
 }
 
+/* The socket sd_journal_send() writes to, as journald's: /run/systemd/journal/socket in the
+ * daemon's namespace (ro-sys-exec binds this directory there). */
+static void open_journal(struct harness *h) {
+        g_autofree char *dir = g_build_filename(h->tmpdir, "journal", NULL);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+        g_assert_cmpint(snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/socket", dir), <, (int) sizeof(sa.sun_path));
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), ==, 0);
+        h->journal_fd = fd;
+}
+
+GPtrArray *harness_journal_entries(struct harness *h) {
+        GPtrArray *entries = g_ptr_array_new_with_free_func(g_free);
+        char buf[65536];
+        ssize_t n;
+
+        g_assert_cmpint(h->journal_fd, >=, 0);
+        /* The native protocol: KEY=VALUE lines; the daemon's values have no newlines, which would
+         * need the binary form. */
+        while ((n = recv(h->journal_fd, buf, sizeof(buf) - 1, 0)) > 0) {
+                buf[n] = '\0';
+                g_ptr_array_add(entries, g_strdup(buf));
+        }
+        return entries;
+}
+
 void harness_start(struct harness *h) {
         static const struct harness_options defaults = {};
         harness_start_with(h, &defaults);
@@ -134,6 +170,9 @@ void harness_start_with(struct harness *h, const struct harness_options *options
                         fake_pci_driver_add(h->testbed, "vfio-pci");
                 h->emulator = kernel_emulator_new(h->testbed, options->cdev_kernel);
         }
+        h->journal_fd = -1;
+        if (options->capture_journal)
+                open_journal(h);
         start_bus(h);
         /* Before the daemon, as on a booted system: its first call may need polkit. */
         if (options->with_polkit)
@@ -196,6 +235,8 @@ void harness_stop(struct harness *h) {
         g_clear_object(&h->testbed);
         g_free(h->state_dir);
         g_free(h->kmod_dir);
+        if (h->journal_fd >= 0)
+                close(h->journal_fd);
         if (h->tmpdir)
                 test_remove_tree(h->tmpdir);
         g_free(h->tmpdir);

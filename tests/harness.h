@@ -19,6 +19,7 @@ struct harness_options {
         const char *const *polkit_rules; /* its rules: file name, text, …, NULL (see polkitd_start()) */
         const char *daemon_preload;       /* a library preloaded into the daemon as well (NULL: none) */
         const char *const *daemon_env;    /* more NAME=VALUE for the daemon's environment (NULL: none) */
+        gboolean capture_journal;          /* the daemon's journal entries come to the test */
 };
 
 /* One private world per test: a umockdev testbed holding the fake PCI tree, a private
@@ -35,6 +36,7 @@ struct harness {
         struct kernel_emulator *emulator; /* NULL unless options.emulate_kernel */
         char *state_dir;
         char *kmod_dir;
+        int journal_fd; /* with options.capture_journal: the socket the daemon's journal entries reach */
 };
 
 void harness_start(struct harness *h);
@@ -113,6 +115,10 @@ gboolean harness_node_acl_grants(struct harness *h, const char *node, uid_t uid)
 /* How many named-user entries its ACL has. */
 guint harness_node_acl_users(struct harness *h, const char *node);
 uid_t harness_node_owner(struct harness *h, const char *node);
+
+/* The journal entries the daemon sent since the last call, each as its fields, "KEY=VALUE" lines
+ * (with options.capture_journal). */
+GPtrArray *harness_journal_entries(struct harness *h);
 
 /* Whether the daemon process is still alive (it must survive every bad input). */
 gboolean harness_daemon_alive(struct harness *h);

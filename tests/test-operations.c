@@ -28,6 +28,7 @@ static const struct harness_options plain_kernel = { .emulate_kernel = TRUE };
 static const struct harness_options cdev_kernel = { .emulate_kernel = TRUE, .cdev_kernel = TRUE };
 static const struct harness_options no_vfio_module = { .emulate_kernel = TRUE, .without_vfio_pci = TRUE };
 static const struct harness_options short_timeout = { .emulate_kernel = TRUE, .operation_timeout = 2 };
+static const struct harness_options with_journal = { .emulate_kernel = TRUE, .capture_journal = TRUE };
 
 static void fixture_setup(Fixture *f, gconstpointer data) {
         harness_start_with(&f->h, data ? data : &plain_kernel);
@@ -938,6 +939,72 @@ static void test_emulator(Fixture *f, gconstpointer data) {
         assert_driver(f, "0000:59:00.1", "");
 }
 
+/* --- the journal -------------------------------------------------------------------------------- */
+
+#define MESSAGE_ID_OPERATION "2f8e6b1dc4a94c0e9a7d5b3f1e6c8a24"
+
+/* The one entry a call left, with these fields (NULL-terminated "KEY=VALUE" list). */
+static void assert_one_entry(GPtrArray *entries, const char *const *fields) {
+        guint matching = 0;
+
+        for (guint i = 0; i < entries->len; i++) {
+                g_auto(GStrv) lines = g_strsplit(g_ptr_array_index(entries, i), "\n", -1);
+                gboolean all = TRUE;
+
+                for (const char *const *want = fields; *want; want++)
+                        all = all && g_strv_contains((const char *const *) lines, *want);
+                if (all)
+                        matching++;
+        }
+        if (matching != 1) {
+                for (guint i = 0; i < entries->len; i++)
+                        g_test_message("entry %u:\n%s", i, (char *) g_ptr_array_index(entries, i));
+                g_error("expected one entry with %s ..., found %u", fields[0], matching);
+        }
+}
+
+/* Every privileged call ends in one structured entry: who, which device, what, how it ended. */
+static void test_journal_entries(Fixture *f, gconstpointer data) {
+        const struct harness_caller nobody = { .uid = NOBODY };
+        g_autoptr(GPtrArray) done = NULL, denied = NULL, failed = NULL, reads = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = NULL;
+        g_autofree char *out = NULL, *err = NULL;
+        g_autofree char *nobody_uid = g_strdup_printf("CALLER_UID=%u", NOBODY);
+
+        attach_ok(f, "59:00.0", 0);
+        done = harness_journal_entries(&f->h);
+        assert_one_entry(done, (const char *const[]) { "MESSAGE_ID=" MESSAGE_ID_OPERATION, "OPERATION=attach",
+                                                        "DEVICE=0000:59:00.0", "IOMMU_GROUP=6", "CALLER_UID=0",
+                                                        "RESULT=done", "ERROR=", NULL });
+
+        /* Refused: nobody, with no polkitd on this bus. */
+        g_assert_cmpint(harness_run_busctl_as(&f->h, &nobody, &out, &err, "call", VFIO_PT_BUS_NAME,
+                                              VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE, "Restore", "st", "59:00.0", "0",
+                                              NULL),
+                        !=, 0);
+        denied = harness_journal_entries(&f->h);
+        assert_one_entry(denied, (const char *const[]) { "MESSAGE_ID=" MESSAGE_ID_OPERATION, "OPERATION=restore",
+                                                          nobody_uid, "RESULT=denied",
+                                                          "ERROR=org.freedesktop.DBus.Error.AccessDenied", NULL });
+
+        reply = restore(f, "59:00.1", 0, &error);
+        assert_dbus_error(error, VFIO_PT_ERROR_NOT_MANAGED);
+        failed = harness_journal_entries(&f->h);
+        assert_one_entry(failed, (const char *const[]) { "MESSAGE_ID=" MESSAGE_ID_OPERATION, "OPERATION=restore",
+                                                          "DEVICE=0000:59:00.1", "RESULT=failed",
+                                                          "ERROR=" VFIO_PT_ERROR_NOT_MANAGED, NULL });
+
+        /* Reading leaves no entry behind. */
+        g_clear_pointer(&reply, g_variant_unref);
+        g_clear_error(&error);
+        reply = harness_call(&f->h, "ListDevices", NULL, "(aa{sv})", &error);
+        g_assert_no_error(error);
+        reads = harness_journal_entries(&f->h);
+        for (guint i = 0; i < reads->len; i++)
+                g_assert_null(strstr(g_ptr_array_index(reads, i), MESSAGE_ID_OPERATION));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -973,6 +1040,7 @@ int main(int argc, char *argv[]) {
         ADD("/operations/invalid-flags", &plain_kernel, test_invalid_flags);
         ADD("/operations/named-errors", &plain_kernel, test_named_errors);
         ADD("/operations/busctl", &plain_kernel, test_busctl_cycle);
+        ADD("/operations/journal", &with_journal, test_journal_entries);
 #undef ADD
         return g_test_run();
 }

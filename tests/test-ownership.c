@@ -276,9 +276,9 @@ static void test_forget(Fixture *f, gconstpointer data) {
         assert_ok_as(f, POLKIT_TEST_MEMBER, "Attach", DEVICE, NULL, "0");
         assert_ok_as(f, POLKIT_TEST_MEMBER, "Grant", DEVICE, "", "0");
         /* Dropping a record is an administrator's decision, even for the owner. */
-        assert_refused_as(f, POLKIT_TEST_MEMBER, "Forget", DEVICE, NULL, NULL, "org.vfio.passthrough.forget");
+        assert_refused_as(f, POLKIT_TEST_MEMBER, "Forget", DEVICE, NULL, "0", "org.vfio.passthrough.forget");
 
-        verdict = call_as(f, NULL, FALSE, "Forget", DEVICE, NULL, NULL);
+        verdict = call_as(f, NULL, FALSE, "Forget", DEVICE, NULL, "0");
         assert_prefix(verdict, OK);
         g_assert_null(harness_record(&f->h, DEVICE));
         driver = harness_device_driver(&f->h, DEVICE);

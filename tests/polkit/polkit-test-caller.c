@@ -5,7 +5,6 @@
  * busctl prints only an error's message; the tests need its name.
  *
  *   polkit-test-caller [--interactive] [--drop-to=UID | --connect-as=UID] [--repeat=N] METHOD DEVICE [USER] FLAGS
- *   polkit-test-caller [OPTIONS] Forget DEVICE
  *
  * --repeat=N sends the call N times at once on one connection, waits for every answer and prints
  * one line per kind of outcome, "ok COUNT" or "error NAME COUNT", sorted.
@@ -131,7 +130,7 @@ int main(int argc, char **argv) {
                 else
                         return 2;
         }
-        if (argc - i < 2)
+        if (argc - i < 3)
                 return 2;
         method = argv[i];
 
@@ -152,9 +151,7 @@ int main(int argc, char **argv) {
                                            method);
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(call, interactive);
-        if (r >= 0 && strcmp(method, "Forget") == 0 && argc - i == 2)
-                r = sd_bus_message_append(call, "s", argv[i + 1]);
-        else if (r >= 0 && strcmp(method, "Grant") == 0 && argc - i == 4)
+        if (r >= 0 && strcmp(method, "Grant") == 0 && argc - i == 4)
                 r = sd_bus_message_append(call, "sst", argv[i + 1], argv[i + 2],
                                           (uint64_t) strtoull(argv[i + 3], NULL, 0));
         else if (r >= 0 && argc - i == 3)
