@@ -2,6 +2,8 @@
 #include "audit-log.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 
@@ -11,7 +13,12 @@ void audit_log_operation(const struct operation *op, const char *result, const c
                          const char *message) {
         bool done = strcmp(result, "done") == 0;
         int priority = done ? LOG_INFO : LOG_NOTICE;
+        char target[16] = "";
         int r;
+
+        /* The uid is known once Grant's lookup ran; a refusal before it has none. */
+        if (op->kind == OPERATION_GRANT && op->target_user)
+                snprintf(target, sizeof(target), "%u", (unsigned) op->target_uid);
 
         r = sd_journal_send("MESSAGE_ID=" VFIO_PT_MESSAGE_ID_OPERATION,
                             "MESSAGE=%s of %s for uid %u: %s%s%s", operation_kind_to_string(op->kind), op->name,
@@ -25,7 +32,7 @@ void audit_log_operation(const struct operation *op, const char *result, const c
                             "FLAGS=0x%" PRIx64, op->flags,
                             "RESULT=%s", result,
                             "ERROR=%s", error_name ?: "",
-                            "TARGET_UID=%s", op->kind == OPERATION_GRANT && op->target_user ? op->target_user : "",
+                            "TARGET_UID=%s", target,
                             NULL);
         if (r >= 0)
                 return;

@@ -17,8 +17,11 @@
 
 #define VFIO_PCI "vfio-pci"
 #define VFIO_CLASS_DIR "/sys/devices/virtual/vfio"
-#define VFIO_GROUP_MAJOR 242
-#define VFIO_CDEV_MAJOR 241
+/* Device numbers from the majors Linux reserves for local use (60-63) and never hands out: what
+ * the emulated nodes stand for can never be a real device of the machine running the tests. */
+#define VFIO_GROUP_MAJOR 62
+#define VFIO_CDEV_MAJOR 63
+#define VFIO_MISC_MAJOR 61 /* /dev/vfio/vfio and /dev/iommu; misc devices really */
 
 enum control_kind {
         CONTROL_PROBE,      /* /sys/bus/pci/drivers_probe */
@@ -101,16 +104,27 @@ static void replace_file(const char *path, const char *contents) {
         g_assert_cmpint(rename(tmp, path), ==, 0);
 }
 
-/* Device nodes are real character devices, as the daemon checks (S_ISCHR) before it chowns one.
- * They carry the number of /dev/null, so that even a wrong open() of one could do no harm. */
-static void make_node(const char *path, mode_t mode) {
+/* Device nodes are real character devices with the numbers they stand for, as the daemon checks
+ * (S_ISCHR, and the number it recorded) before it touches one; the majors are local ones, so even
+ * a wrong open() of one could do no harm. umockdev reports a node's number from its dev/.node
+ * link, which says the same. */
+static void make_node(const char *root, const char *devname, mode_t mode, unsigned major, unsigned minor) {
+        g_autofree char *path = g_strdup_printf("%s/dev/%s", root, devname);
         g_autofree char *dir = g_path_get_dirname(path);
+        g_autofree char *link_dir = g_strdup_printf("%s/dev/.node", root);
+        g_autofree char *link_name = g_strdelimit(g_strdup(devname), "/", '_');
+        g_autofree char *link = g_build_filename(link_dir, link_name, NULL);
+        g_autofree char *number = g_strdup_printf("%u:%u", major, minor);
 
         g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        if (mknod(path, S_IFCHR | mode, makedev(1, 3)) < 0)
+        g_assert_cmpint(g_mkdir_with_parents(link_dir, 0755), ==, 0);
+        g_unlink(path);
+        if (mknod(path, S_IFCHR | mode, makedev(major, minor)) < 0)
                 g_error("emulator: mknod %s: %s (the service tests need root)", path, g_strerror(errno));
         g_assert_cmpint(lchown(path, 0, 0), ==, 0);
         g_assert_cmpint(chmod(path, mode), ==, 0);
+        g_unlink(link);
+        g_assert_cmpint(symlink(number, link), ==, 0);
 }
 
 static void remove_tree(const char *path) {
@@ -204,6 +218,7 @@ static void vfio_group_create(struct kernel_emulator *e, int group) {
         g_autofree char *uevent_text = g_strdup_printf("MAJOR=%d\nMINOR=%d\nDEVNAME=vfio/%d\n", VFIO_GROUP_MAJOR,
                                                        group, group);
         g_autofree char *dev = g_strdup_printf("%d:%d\n", VFIO_GROUP_MAJOR, group);
+        g_autofree char *devname = g_strdup_printf("vfio/%d", group);
         g_autofree char *class_link = g_strdup_printf("/sys/class/vfio/%d", group);
         g_autofree char *class_target = g_strdup_printf("../../devices/virtual/vfio/%d", group);
         g_autofree char *uevent_path = g_build_filename(dir, "uevent", NULL);
@@ -217,7 +232,7 @@ static void vfio_group_create(struct kernel_emulator *e, int group) {
         g_assert_true(g_file_set_contents(dev_path, dev, -1, NULL));
         make_link(e, "../../../../class/vfio", subsystem);
         make_link(e, class_target, class_link);
-        make_node(node, 0600);
+        make_node(e->root, devname, 0600, VFIO_GROUP_MAJOR, (unsigned) group);
         journal(e, "create /dev/vfio/%d", group);
         uevent(e, syspath, "add");
 }
@@ -245,12 +260,12 @@ static void vfio_cdev_create(struct kernel_emulator *e, struct emulated_device *
         g_autofree char *uevent_path = g_build_filename(dir, "uevent", NULL);
         g_autofree char *uevent_text = g_strdup_printf("MAJOR=%d\nMINOR=%d\nDEVNAME=vfio/devices/vfio%d\n",
                                                        VFIO_CDEV_MAJOR, index, index);
-        g_autofree char *node = g_strdup_printf("%s/dev/vfio/devices/vfio%d", e->root, index);
+        g_autofree char *node_name = g_strdup_printf("vfio/devices/vfio%d", index);
 
         g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
         g_assert_true(g_file_set_contents(dev_path, dev, -1, NULL));
         g_assert_true(g_file_set_contents(uevent_path, uevent_text, -1, NULL));
-        make_node(node, 0600);
+        make_node(e->root, node_name, 0600, VFIO_CDEV_MAJOR, (unsigned) index);
         d->cdev_index = index;
         journal(e, "create /dev/vfio/devices/vfio%d for %s", index, d->tree->address);
 }
@@ -726,14 +741,10 @@ struct kernel_emulator *kernel_emulator_new(UMockdevTestbed *testbed, gboolean c
         g_clear_pointer(&vfio_dir, g_free);
         vfio_dir = real_path(e, "/sys/class/vfio");
         g_assert_cmpint(g_mkdir_with_parents(vfio_dir, 0755), ==, 0);
-        {
-                g_autofree char *container = real_path(e, "/dev/vfio/vfio");
-                make_node(container, 0666);
-        }
+        make_node(e->root, "vfio/vfio", 0666, VFIO_MISC_MAJOR, 0);
         if (cdev_kernel) {
-                g_autofree char *iommu = real_path(e, "/dev/iommu");
                 g_autofree char *devices = real_path(e, "/dev/vfio/devices");
-                make_node(iommu, 0660);
+                make_node(e->root, "iommu", 0660, VFIO_MISC_MAJOR, 1);
                 g_assert_cmpint(g_mkdir_with_parents(devices, 0755), ==, 0);
         }
 
@@ -873,6 +884,15 @@ void kernel_emulator_rebind_on_override(struct kernel_emulator *e, const char *a
                 g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
                 add_driver_controls(e, driver);
         }
+        g_mutex_unlock(&e->lock);
+}
+
+void kernel_emulator_renumber_group_node(struct kernel_emulator *e, int group, unsigned minor) {
+        g_autofree char *devname = g_strdup_printf("vfio/%d", group);
+
+        g_mutex_lock(&e->lock);
+        make_node(e->root, devname, 0600, VFIO_GROUP_MAJOR, minor);
+        journal(e, "renumber /dev/vfio/%d %u:%u", group, VFIO_GROUP_MAJOR, minor);
         g_mutex_unlock(&e->lock);
 }
 

@@ -43,6 +43,9 @@ void kernel_emulator_set_host_driver(struct kernel_emulator *e, const char *addr
 void kernel_emulator_on_override(struct kernel_emulator *e, const char *address, void (*hook)(gpointer data),
                                  gpointer data);
 void kernel_emulator_rebind_on_override(struct kernel_emulator *e, const char *address, const char *driver);
+/* The kernel gives /dev/vfio/<group> another device number (a new node, as after all members left
+ * vfio-pci and came back): the node is made again, root's and 0600, with minor as its minor. */
+void kernel_emulator_renumber_group_node(struct kernel_emulator *e, int group, unsigned minor);
 /* udev rewrites /dev/vfio/<group> back to root:root 0600 and reports a "change" uevent. */
 void kernel_emulator_udev_reset_node(struct kernel_emulator *e, int group);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "harness.h"
 #include "kernel-emulator.h"
@@ -469,6 +470,27 @@ static void test_grant_survives_udev(Fixture *f, gconstpointer data) {
                 g_usleep(20000);
         }
         assert_granted(f, "vfio/6", NOBODY);
+}
+
+/* A node that is another device now (its number changed: the kernel made a new one) is never
+ * handed to the old grantee when udev touches it. */
+static void test_grant_not_on_another_device(Fixture *f, gconstpointer data) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = NULL;
+
+        attach_ok(f, "59:00.0", 0);
+        reply = grant(f, "59:00.0", "nobody", 0, &error);
+        g_assert_no_error(error);
+        assert_granted(f, "vfio/6", NOBODY);
+
+        kernel_emulator_renumber_group_node(f->h.emulator, 6, 99);
+        kernel_emulator_udev_reset_node(f->h.emulator, 6);
+        /* The daemon has seen the event once the other one below is answered after it. */
+        kernel_emulator_udev_reset_node(f->h.emulator, 6);
+        g_usleep(500000);
+        settle(f);
+        g_assert_cmpuint(harness_node_acl_users(&f->h, "vfio/6"), ==, 0);
+        g_assert_cmpuint(harness_node_owner(&f->h, "vfio/6"), ==, 0);
 }
 
 static void test_grant_cdev(Fixture *f, gconstpointer data) {
@@ -1024,6 +1046,7 @@ int main(int argc, char *argv[]) {
         ADD("/operations/grant/not-bound", &plain_kernel, test_grant_not_bound);
         ADD("/operations/grant/no-such-user", &plain_kernel, test_grant_no_such_user);
         ADD("/operations/grant/survives-udev", &plain_kernel, test_grant_survives_udev);
+        ADD("/operations/grant/not-on-another-device", &plain_kernel, test_grant_not_on_another_device);
         ADD("/operations/grant/cdev", &cdev_kernel, test_grant_cdev);
         ADD("/operations/grant/memlock-warning", &plain_kernel, test_grant_memlock_warning);
         ADD("/operations/restore/dbus", &plain_kernel, test_restore);

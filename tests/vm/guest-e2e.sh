@@ -46,14 +46,15 @@ snapshot() {
         echo "$d driver=$(driver_of "$d") override=$(override_of "$d") iface=$(iface_of "$d")"
     done
     ls -ln /dev/vfio 2>/dev/null | awk 'NR > 1 { print "/dev/vfio", $1, $3, $4, $NF }'
+    for n in /dev/vfio/[0-9]*; do [[ ! -e $n ]] || echo "$n acl: $(acl_users "$n")"; done
     [[ ! -d /dev/vfio/devices ]] || ls -ln /dev/vfio/devices | awk 'NR > 1 { print "/dev/vfio/devices", $1, $3, $4, $NF }'
 }
 no_state() { [[ -z $(ls -A /run/vfio-passthroughd 2>/dev/null) ]]; }
 nic2_untouched() { # NIC #2 on e1000e, no override, its interface up
     [[ $(driver_of "$nic2") == e1000e && -z $(override_of "$nic2") ]] && iface_up "$nic2"
 }
-node_released() { # the group node is gone, or root's again
-    [[ ! -e /dev/vfio/$group || $(owner_of "/dev/vfio/$group") == root ]]
+node_released() { # the group node is gone, or root's with nobody's ACL entry
+    [[ ! -e /dev/vfio/$group ]] || [[ $(owner_of "/dev/vfio/$group") == root && -z $(acl_users "/dev/vfio/$group") ]]
 }
 
 user=vfio-user
@@ -101,6 +102,13 @@ check "[1] users: $user is in group vfio, $outsider is not" \
 # ------------------------------------------------------------------ 2. services
 pid1=$(cat /proc/1/comm)
 check "[9] PID 1 is not systemd (it is '$pid1')" test "$pid1" != systemd
+# The journal, for the daemon's structured entries: journald needs the cgroup hierarchy.
+journald=""
+if mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || mountpoint -q /sys/fs/cgroup; then
+    /lib/systemd/systemd-journald > "$work/journald.log" 2>&1 &
+    journald=$!
+    wait_for 10 test -S /run/systemd/journal/socket || journald=""
+fi
 mkdir -p /run/dbus
 t=$(date +%s.%N)
 # --nofork --nosyslog: the bus's messages, and the stderr of the services it activates
@@ -197,8 +205,8 @@ check "[2] NIC #2 (same model) stays on e1000e with $iface2 up" \
 ctl "$priv" grant "$nic1" "${grant_args[@]}"
 check "[2] grant succeeds" test "$ctl_rc" -eq 0
 udevadm settle
-check "[2] grant made /dev/vfio/$group $user's (owner: $(owner_of "/dev/vfio/$group"))" \
-    test "$(owner_of "/dev/vfio/$group")" = "$user"
+check "[2] grant gave $user an ACL entry on /dev/vfio/$group, which stays root's (owner $(owner_of "/dev/vfio/$group"), ACL users: $(acl_users "/dev/vfio/$group"))" \
+    granted_to "/dev/vfio/$group" "$user"
 # [8] nodes that exist only on kernels with the VFIO device cdev / IOMMUFD
 cdevs=()
 # (sysfs always has vfio-dev/vfioN; the /dev/vfio/devices node exists only with
@@ -211,7 +219,7 @@ if [[ ${#cdevs[@]} -eq 0 ]]; then
     pass "[8] kernel $(uname -r): legacy /dev/vfio/$group only (no /dev/iommu, no /dev/vfio/devices: built without IOMMUFD/VFIO cdev)"
 else
     bad=""
-    for c in "${cdevs[@]}"; do [[ $(owner_of "$c") == "$user" ]] || bad+=" $c($(owner_of "$c"))"; done
+    for c in "${cdevs[@]}"; do granted_to "$c" "$user" || bad+=" $c($(owner_of "$c"), $(acl_users "$c"))"; done
     check "[8] kernel $(uname -r): grant also covered ${cdevs[*]}${bad:+; not granted:$bad}" test -z "$bad"
 fi
 if out=$(runuser -u "$user" -- vfio-check "$group" "$nic1" 2>&1); then
@@ -225,13 +233,13 @@ fi
 udevadm trigger --action=change "/sys/class/vfio/$group" "$(dev "$nic1")"
 udevadm settle --timeout=60
 sleep 1
-check "[3] after 'udevadm trigger --action=change' on the group node and the device + settle, /dev/vfio/$group is still $user's (owner: $(owner_of "/dev/vfio/$group"))" \
-    test "$(owner_of "/dev/vfio/$group")" = "$user"
+check "[3] after 'udevadm trigger --action=change' on the group node and the device + settle, $user still has its ACL entry on /dev/vfio/$group ($(acl_users "/dev/vfio/$group"))" \
+    granted_to "/dev/vfio/$group" "$user"
 udevadm trigger --action=add "/sys/class/vfio/$group"
 udevadm settle --timeout=60
 sleep 1
 if out=$(runuser -u "$user" -- vfio-check "$group" "$nic1" 2>&1); then
-    pass "[3] after a further 'add' trigger, $user can still open the group and device (owner: $(owner_of "/dev/vfio/$group"))"
+    pass "[3] after a further 'add' trigger, $user can still open the group and device (ACL users: $(acl_users "/dev/vfio/$group"))"
 else
     flunk "[3] after a further 'add' trigger, $user can still open the group and device" "$out"
 fi
@@ -272,7 +280,7 @@ check "[4] NIC #1 is back on e1000e, driver_override cleared (is: $(driver_of "$
 wait_for 10 test -n "$(iface_of "$nic1")"
 check "[4] NIC #1's network interface is back ($(iface_of "$nic1"))" test -n "$(iface_of "$nic1")"
 wait_for 10 node_released
-check "[4] /dev/vfio/$group is gone or root's ($(owner_of "/dev/vfio/$group"))" node_released
+check "[4] /dev/vfio/$group is gone, or root's with no ACL entry ($(owner_of "/dev/vfio/$group"), $(acl_users "/dev/vfio/$group"))" node_released
 check "[4] NIC #2 still on e1000e with $iface2 up" \
     nic2_untouched
 check "[4] no state record is left in /run/vfio-passthroughd" no_state
@@ -280,7 +288,7 @@ check "[4] no state record is left in /run/vfio-passthroughd" no_state
 # ------------------------------------------------------------------ [6] restore while held
 attach_grant() {
     ctl "$priv" attach "$nic1" && ctl "$priv" grant "$nic1" "${grant_args[@]}" && udevadm settle &&
-        [[ $(owner_of "/dev/vfio/$group") == "$user" ]]
+        granted_to "/dev/vfio/$group" "$user"
 }
 consistent() { # either still passed through, or fully restored
     local d o; d=$(driver_of "$nic1"); o=$(override_of "$nic1")
@@ -399,6 +407,13 @@ check "[2] at the end NIC #2 is still on e1000e with $iface2 up, never touched" 
 t=$(date +%s.%N)
 host_use_tests
 echo "in-use tests took $(since "$t") s"
+
+# ------------------------------------------------------------------ [owners] two users
+# shellcheck source=tests/vm/guest-ownership.sh
+. "$here/guest-ownership.sh"
+t=$(date +%s.%N)
+ownership_tests
+echo "ownership tests took $(since "$t") s"
 
 out "1..$n"
 echo "guest-e2e: $n tests, $failures failed, $(since "$t0") s; guest uptime $(cut -d' ' -f1 /proc/uptime) s"

@@ -36,6 +36,15 @@ iface_up() { # IFF_UP is bit 0 of the flags
     (( $(cat "/sys/class/net/$i/flags") & 1 ))
 }
 owner_of() { stat -c %U "$1" 2>/dev/null || echo absent; }
+# granted_to NODE USER: a POSIX ACL entry lets USER read and write NODE (through the mask), and
+# the node is still root's.
+granted_to() {
+    local acl; acl=$(getfacl -n --omit-header "$1" 2>/dev/null) || return 1
+    [[ $(owner_of "$1") == root ]] && grep -q "^user:$(id -u "$2"):rw-" <<< "$acl" &&
+        { ! grep -q '^mask::' <<< "$acl" || grep -q '^mask::rw' <<< "$acl"; }
+}
+# acl_users NODE: the named-user entries of NODE's ACL, "uid:perms" each ("" when none).
+acl_users() { getfacl -n --omit-header "$1" 2>/dev/null | sed -n 's/^user:\([0-9][0-9]*\):\(...\).*/\1:\2/p' | tr '\n' ' '; }
 # ------------------------------------------------------------------ bus helpers
 no_owner() { ! has_owner "$1"; }
 has_owner() {
