@@ -51,6 +51,29 @@ int block_device_from_node(const char *node, char **ret_syspath) {
         return resolve(path, ret_syspath);
 }
 
+int block_device_list(char ***ret_syspaths) {
+        _cleanup_(strv_freep) char **syspaths = NULL;
+        _cleanup_(closedirp) DIR *dir = opendir("/sys/class/block");
+        struct dirent *de;
+        int r;
+
+        while (dir && (de = readdir(dir))) {
+                _cleanup_(freep) char *syspath = NULL;
+                char path[PATH_MAX];
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/sys/class/block/%s", de->d_name);
+                if (resolve(path, &syspath) < 0)
+                        continue;
+                r = strv_push(&syspaths, syspath);
+                if (r < 0)
+                        return r;
+        }
+        *ret_syspaths = TAKE_PTR(syspaths);
+        return 0;
+}
+
 const char *block_device_name(const char *syspath) {
         const char *slash = strrchr(syspath, '/');
         return slash ? slash + 1 : syspath;

@@ -17,6 +17,9 @@ int block_device_from_devnum(unsigned major, unsigned minor, char **ret_syspath)
  * for, or else by its kernel name under /sys/class/block. */
 int block_device_from_node(const char *node, char **ret_syspath);
 
+/* Every block device there is, as sysfs paths (/sys/class/block, resolved). */
+int block_device_list(char ***ret_syspaths);
+
 /* The kernel name of a block device: the last component of its sysfs path. */
 const char *block_device_name(const char *syspath);
 

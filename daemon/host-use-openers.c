@@ -64,25 +64,17 @@ static int add_block_node(struct host_use_view *view, const char *syspath) {
 
 /* Every block device there is, once per view. */
 static int read_block_nodes(struct host_use_view *view) {
-        _cleanup_(closedirp) DIR *dir = NULL;
-        struct dirent *de;
+        _cleanup_(strv_freep) char **syspaths = NULL;
         int r;
 
         if (view->blocks_read)
                 return 0;
         view->blocks_read = true;
-        dir = opendir("/sys/class/block");
-        while (dir && (de = readdir(dir))) {
-                _cleanup_(freep) char *syspath = NULL;
-                char path[PATH_MAX];
-
-                if (de->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "/sys/class/block/%s", de->d_name);
-                syspath = realpath(path, NULL);
-                if (!syspath)
-                        continue;
-                r = add_block_node(view, syspath);
+        r = block_device_list(&syspaths);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(s, syspaths) {
+                r = add_block_node(view, *s);
                 if (r < 0)
                         return r;
         }

@@ -160,43 +160,38 @@ static char *describe_holder(const char *holder_syspath) {
 /* dm (LVM, LUKS, multipath), md and bcache devices list what they are built on as slaves, and
  * appear as holders there, whether anything is mounted on them or not. */
 static int add_holders(struct host_use_view *view) {
-        _cleanup_(closedirp) DIR *blocks = opendir("/sys/class/block");
-        struct dirent *de;
+        _cleanup_(strv_freep) char **blocks = NULL;
         int r;
 
-        while (blocks && (de = readdir(blocks))) {
-                _cleanup_(freep) char *syspath = NULL;
+        r = block_device_list(&blocks);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(syspath, blocks) {
                 _cleanup_(closedirp) DIR *holders = NULL;
                 char path[PATH_MAX];
                 struct dirent *h;
 
-                if (de->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "/sys/class/block/%s", de->d_name);
-                syspath = realpath(path, NULL);
-                if (!syspath)
-                        continue;
-                snprintf(path, sizeof(path), "%s/holders", syspath);
+                snprintf(path, sizeof(path), "%s/holders", *syspath);
                 holders = opendir(path);
                 while (holders && (h = readdir(holders))) {
                         _cleanup_(freep) char *holder = NULL, *described = NULL;
-                        char *reason;
+                        _cleanup_(strv_freep) char **locations = NULL;
 
                         if (h->d_name[0] == '.')
                                 continue;
-                        snprintf(path, sizeof(path), "%s/holders/%s", syspath, h->d_name);
+                        snprintf(path, sizeof(path), "%s/holders/%s", *syspath, h->d_name);
                         holder = realpath(path, NULL);
                         described = holder ? describe_holder(holder) : strdup(h->d_name);
                         if (!described)
                                 return -ENOMEM;
-                        _cleanup_(strv_freep) char **locations = NULL;
-
-                        r = block_device_locations(syspath, &locations);
+                        r = block_device_locations(*syspath, &locations);
                         if (r < 0)
                                 return r;
                         STRV_FOREACH(l, locations) {
+                                char *reason;
+
                                 (void) strdup_printf(&reason, "%s is built on its block device %s", described,
-                                                     block_device_name(syspath));
+                                                     block_device_name(*syspath));
                                 r = host_use_add(view, *l, reason);
                                 if (r < 0)
                                         return r;

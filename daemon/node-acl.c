@@ -78,26 +78,48 @@ static int find_user_entry(acl_t acl, uid_t uid, acl_entry_t *ret) {
         return 0;
 }
 
+/* The node's descriptor, its /proc path and its ACL. */
+struct node_acl {
+        int fd;
+        char proc[64];
+        acl_t acl;
+};
+
+static void node_acl_done(struct node_acl *n) {
+        closep(&n->fd);
+        acl_freep(&n->acl);
+}
+
+static int node_acl_load(const char *path, dev_t expected, dev_t *ret_rdev, struct node_acl *ret) {
+        ret->fd = open_node(path, expected, ret_rdev);
+        if (ret->fd < 0)
+                return ret->fd;
+        fd_path(ret->fd, ret->proc);
+        ret->acl = acl_get_file(ret->proc, ACL_TYPE_ACCESS);
+        return ret->acl ? 0 : negative_errno();
+}
+
+/* Recomputes the mask (so the entries take effect) and writes the ACL back. */
+static int node_acl_store(struct node_acl *n) {
+        if (acl_calc_mask(&n->acl) < 0 || acl_set_file(n->proc, ACL_TYPE_ACCESS, n->acl) < 0)
+                return negative_errno();
+        return 0;
+}
+
 int node_acl_grant(const char *path, uid_t uid, dev_t expected, dev_t *ret_rdev) {
-        _cleanup_(closep) int fd = -1;
-        _cleanup_(acl_freep) acl_t acl = NULL;
+        _cleanup_(node_acl_done) struct node_acl n = { .fd = -1 };
         acl_entry_t entry;
         acl_permset_t permset;
-        char proc[64];
         int r;
 
-        fd = open_node(path, expected, ret_rdev);
-        if (fd < 0)
-                return fd;
-        fd_path(fd, proc);
-        acl = acl_get_file(proc, ACL_TYPE_ACCESS);
-        if (!acl)
-                return negative_errno();
-        r = find_user_entry(acl, uid, &entry);
+        r = node_acl_load(path, expected, ret_rdev, &n);
+        if (r < 0)
+                return r;
+        r = find_user_entry(n.acl, uid, &entry);
         if (r < 0)
                 return r;
         if (r == 0) {
-                if (acl_create_entry(&acl, &entry) < 0 || acl_set_tag_type(entry, ACL_USER) < 0 ||
+                if (acl_create_entry(&n.acl, &entry) < 0 || acl_set_tag_type(entry, ACL_USER) < 0 ||
                     acl_set_qualifier(entry, &uid) < 0)
                         return negative_errno();
         }
@@ -105,52 +127,37 @@ int node_acl_grant(const char *path, uid_t uid, dev_t expected, dev_t *ret_rdev)
             acl_add_perm(permset, ACL_READ) < 0 || acl_add_perm(permset, ACL_WRITE) < 0 ||
             acl_set_permset(entry, permset) < 0)
                 return negative_errno();
-        if (acl_calc_mask(&acl) < 0 || acl_set_file(proc, ACL_TYPE_ACCESS, acl) < 0)
-                return negative_errno();
-        return 0;
+        return node_acl_store(&n);
 }
 
 int node_acl_revoke(const char *path, uid_t uid, dev_t expected) {
-        _cleanup_(closep) int fd = -1;
-        _cleanup_(acl_freep) acl_t acl = NULL;
+        _cleanup_(node_acl_done) struct node_acl n = { .fd = -1 };
         acl_entry_t entry;
-        char proc[64];
         int r;
 
-        fd = open_node(path, expected, NULL);
-        if (fd == -ENOENT)
+        r = node_acl_load(path, expected, NULL, &n);
+        if (r == -ENOENT)
                 return 0; /* gone with the unbind: nothing left to revoke */
-        if (fd < 0)
-                return fd;
-        fd_path(fd, proc);
-        acl = acl_get_file(proc, ACL_TYPE_ACCESS);
-        if (!acl)
-                return negative_errno();
-        r = find_user_entry(acl, uid, &entry);
+        if (r < 0)
+                return r;
+        r = find_user_entry(n.acl, uid, &entry);
         if (r <= 0)
                 return r;
-        if (acl_delete_entry(acl, entry) < 0 || acl_calc_mask(&acl) < 0 ||
-            acl_set_file(proc, ACL_TYPE_ACCESS, acl) < 0)
+        if (acl_delete_entry(n.acl, entry) < 0)
                 return negative_errno();
-        return 0;
+        return node_acl_store(&n);
 }
 
 int node_acl_granted(const char *path, uid_t uid, dev_t expected, bool *ret) {
-        _cleanup_(closep) int fd = -1;
-        _cleanup_(acl_freep) acl_t acl = NULL;
+        _cleanup_(node_acl_done) struct node_acl n = { .fd = -1 };
         acl_entry_t entry, mask_entry;
         acl_permset_t permset, mask = NULL;
-        char proc[64];
         int r;
 
-        fd = open_node(path, expected, NULL);
-        if (fd < 0)
-                return fd;
-        fd_path(fd, proc);
-        acl = acl_get_file(proc, ACL_TYPE_ACCESS);
-        if (!acl)
-                return negative_errno();
-        r = find_user_entry(acl, uid, &entry);
+        r = node_acl_load(path, expected, NULL, &n);
+        if (r < 0)
+                return r;
+        r = find_user_entry(n.acl, uid, &entry);
         if (r < 0)
                 return r;
         if (r == 0) {
@@ -159,7 +166,7 @@ int node_acl_granted(const char *path, uid_t uid, dev_t expected, bool *ret) {
         }
         if (acl_get_permset(entry, &permset) < 0)
                 return negative_errno();
-        for (int id = ACL_FIRST_ENTRY; acl_get_entry(acl, id, &mask_entry) == 1; id = ACL_NEXT_ENTRY) {
+        for (int id = ACL_FIRST_ENTRY; acl_get_entry(n.acl, id, &mask_entry) == 1; id = ACL_NEXT_ENTRY) {
                 acl_tag_t tag;
                 if (acl_get_tag_type(mask_entry, &tag) >= 0 && tag == ACL_MASK && acl_get_permset(mask_entry, &mask) < 0)
                         return negative_errno();
