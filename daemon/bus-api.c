@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pci-device.h"
+#include "recovery.h"
 #include "state.h"
 #include "vfio-passthrough-bus.h"
 #include "vfio-viability.h"
@@ -66,12 +67,20 @@ static int device_host_use(struct host_use_view *view, const struct pci_device *
  * block. */
 /* What the daemon's record says about a device it moved: who owns it, who it is granted to, the
  * driver it came from; or why the record cannot be read. */
-static int append_record_entries(sd_bus_message *m, const char *state_dir, const struct pci_device *d) {
+static int append_record_entries(sd_bus_message *m, const struct context *c, const struct pci_device *d) {
         _cleanup_(device_record_freep) struct device_record *record = NULL;
         _cleanup_(freep) char *problem = NULL, *path = NULL;
         struct device_ids now;
         int r;
 
+        const char *state_dir = c->state_dir;
+        const char *note = recovery_note(c, &d->address);
+
+        if (note) {
+                r = append_entry(m, VFIO_PT_KEY_RECOVERY, "s", note);
+                if (r < 0)
+                        return r;
+        }
         r = state_load(state_dir, &d->address, &record, &problem);
         if (r == -ENOENT)
                 return 0;
@@ -91,11 +100,13 @@ static int append_record_entries(sd_bus_message *m, const char *state_dir, const
                 r = append_entry(m, VFIO_PT_KEY_ORIGINAL_DRIVER, "s", record->original_driver ?: "");
         if (r >= 0 && record->granted)
                 r = append_entry(m, VFIO_PT_KEY_GRANTEE, "u", (uint32_t) record->granted_uid);
+        if (r >= 0 && record->intent != INTENT_NONE)
+                r = append_entry(m, VFIO_PT_KEY_INTERRUPTED, "s", record_intent_to_string(record->intent));
         return r;
 }
 
 static int append_device_entries(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
-                                 const char *state_dir) {
+                                 const struct context *c) {
         _cleanup_(freep) char *host_use = NULL;
         int r;
 
@@ -131,25 +142,25 @@ static int append_device_entries(sd_bus_message *m, const struct pci_device *d, 
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_NUMA_NODE, "i", d->numa_node);
         if (r >= 0)
-                r = append_record_entries(m, state_dir, d);
+                r = append_record_entries(m, c, d);
         return r;
 }
 
 static int append_device(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
-                         const char *state_dir) {
+                         const struct context *c) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = append_device_entries(m, d, view, state_dir);
+        r = append_device_entries(m, d, view, c);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(m);
 }
 
 static int append_group_member(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
-                               const char *state_dir) {
+                               const struct context *c) {
         const char *reason;
         bool ready;
         int r;
@@ -158,7 +169,7 @@ static int append_group_member(sd_bus_message *m, const struct pci_device *d, st
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = append_device_entries(m, d, view, state_dir);
+        r = append_device_entries(m, d, view, c);
         if (r >= 0)
                 r = append_entry(m, VFIO_PT_KEY_VFIO_READY, "b", ready);
         if (r >= 0)
@@ -230,7 +241,7 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
                         return log_error_errno(r, "Failed to read PCI device %s",
                                                pci_address_format(&addresses[i], name));
                 }
-                r = append_device(reply, d, view, c->state_dir);
+                r = append_device(reply, d, view, c);
                 if (r < 0)
                         return r;
         }
@@ -276,7 +287,7 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
-        r = append_device(reply, d, view, c->state_dir);
+        r = append_device(reply, d, view, c);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(reply, "ib", d->iommu_group, group ? iommu_group_viable(group) : false);
@@ -286,7 +297,7 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         for (size_t i = 0; group && i < group->n_members; i++) {
-                r = append_group_member(reply, group->members[i], view, c->state_dir);
+                r = append_group_member(reply, group->members[i], view, c);
                 if (r < 0)
                         return r;
         }

@@ -25,7 +25,6 @@
 
 /* Steps that wait for the kernel or udev give up after this, well inside the operation timeout,
  * so a device that does not bind is reported (and rolled back) rather than timed out. */
-#define SETTLE_MAX_USEC (5 * USEC_PER_SEC)
 
 /* User names as useradd accepts them; anything else is not looked up at all. */
 #define USER_NAME_MAX 32
@@ -167,6 +166,8 @@ static const char *base_action(const struct operation *op) {
                 return op->target_uid == op->caller_uid ? POLKIT_ACTION_GRANT : POLKIT_ACTION_GRANT_OTHER;
         case OPERATION_FORGET:
                 return POLKIT_ACTION_FORGET;
+        case OPERATION_RECOVER:
+                break; /* never asked for: the daemon's own */
         }
         return NULL;
 }
@@ -349,6 +350,9 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
         char shown[64];
         int r;
 
+        if (c->stopping)
+                return sd_bus_error_setf(error, VFIO_PT_ERROR_INTERRUPTED,
+                                         "The daemon is stopping; call again once it is back.");
         op = calloc(1, sizeof(*op));
         if (!op)
                 return -ENOMEM;
@@ -380,8 +384,7 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
         op->iommu_group = d->iommu_group;
         op->state_dir = c->state_dir;
         op->kmod_dir = c->kmod_dir;
-        op->settle_usec = c->operation_timeout_usec / 2 < SETTLE_MAX_USEC ? c->operation_timeout_usec / 2
-                                                                          : SETTLE_MAX_USEC;
+        op->settle_usec = c->settle_usec;
         op->message = sd_bus_message_ref(m);
 
         r = pending_add(c, op->caller_uid);
@@ -473,6 +476,8 @@ static int append_results(sd_bus_message *reply, const struct operation *op) {
                 return sd_bus_message_append(reply, "s", op->warning ?: "");
         case OPERATION_FORGET:
                 return 0;
+        case OPERATION_RECOVER:
+                break;
         }
         return -EINVAL;
 }
@@ -497,19 +502,32 @@ void bus_operation_reply(struct operation *op) {
                 log_warning_errno(r, "Failed to reply to %s of %s", operation_kind_to_string(op->kind), op->name);
 }
 
-void bus_operation_reply_error(struct operation *op, int error, const char *format, ...) {
+static void reply_error_va(struct operation *op, const char *name, const char *result, const char *format,
+                           va_list ap) {
         _cleanup_(freep) char *message = NULL;
-        const char *name = error == -ETIMEDOUT ? VFIO_PT_ERROR_TIMEOUT : VFIO_PT_ERROR_OPERATION_FAILED;
-        va_list ap;
         int r;
 
-        va_start(ap, format);
         if (vasprintf(&message, format, ap) < 0)
                 message = NULL;
-        va_end(ap);
-
-        audit_log_operation(op, error == -ETIMEDOUT ? "timeout" : "failed", name, message);
+        audit_log_operation(op, result, name, message);
         r = sd_bus_reply_method_errorf(op->message, name, "%s", message ?: "The operation failed.");
         if (r < 0)
                 log_warning_errno(r, "Failed to reply to %s of %s", operation_kind_to_string(op->kind), op->name);
+}
+
+void bus_operation_reply_error(struct operation *op, int error, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        reply_error_va(op, error == -ETIMEDOUT ? VFIO_PT_ERROR_TIMEOUT : VFIO_PT_ERROR_OPERATION_FAILED,
+                       error == -ETIMEDOUT ? "timeout" : "failed", format, ap);
+        va_end(ap);
+}
+
+void bus_operation_reply_interrupted(struct operation *op, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        reply_error_va(op, VFIO_PT_ERROR_INTERRUPTED, "interrupted", format, ap);
+        va_end(ap);
 }

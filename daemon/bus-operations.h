@@ -20,3 +20,5 @@ void bus_operation_reply(struct operation *op);
 /* Answers the caller with an error before the operation ended: Error.Timeout for -ETIMEDOUT,
  * Error.OperationFailed otherwise. */
 void bus_operation_reply_error(struct operation *op, int error, const char *format, ...) _printf_(3, 4);
+/* The daemon is stopping: Error.Interrupted. */
+void bus_operation_reply_interrupted(struct operation *op, const char *format, ...) _printf_(2, 3);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "polkit.h"
+#include "recovery.h"
 #include "thread-job.h"
 #include "worker.h"
 
@@ -13,6 +14,7 @@ void context_done(struct context *c) {
          * check answers its caller, so the bus must still be there. */
         c->polkit = polkit_registry_free(c->polkit);
         worker_shutdown(c);
+        recovery_notes_free(c);
         thread_jobs_shutdown(c);
         free(c->pending_callers);
         c->monitor_source = sd_event_source_disable_unref(c->monitor_source);

@@ -30,6 +30,7 @@ struct context {
         const char *state_dir;
         const char *kmod_dir; /* NULL: the running kernel's module directory */
         uint64_t operation_timeout_usec;
+        uint64_t settle_usec; /* how long one kernel step may take (derived from the above) */
 
         /* Calls waiting for a user lookup or polkit, counted per caller: a caller gets only a few
          * at a time, so nobody can keep polkit and the daemon busy for everyone else. */
@@ -44,6 +45,13 @@ struct context {
         struct operation *operations;
         int completion_fd[2];
         sd_event_source *completion_source;
+
+        /* What start-up recovery found and did, per device (recovery.h). */
+        struct recovery_note *recovery_notes;
+
+        /* SIGTERM came: no new operations; the running ones get a short grace (worker.h). */
+        bool stopping;
+        sd_event_source *stop_source;
 };
 
 /* A caller (by uid) with calls waiting for authorization. */

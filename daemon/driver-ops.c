@@ -8,84 +8,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crash-point.h"
 #include "grant.h"
 #include "host-use.h"
 #include "iommu-group.h"
+#include "kernel-steps.h"
 #include "log.h"
 #include "module-loader.h"
 #include "pci-device.h"
 #include "state.h"
 #include "strv.h"
 #include "targets.h"
-#include "sysfs-write.h"
-#include "sysfs.h"
 #include "vfio-passthrough-bus.h"
 #include "vfio-viability.h"
 #include "wait.h"
 
 #define VFIO_PCI "vfio-pci"
-
-static double seconds(uint64_t usec) {
-        return (double) usec / USEC_PER_SEC;
-}
-
-struct driver_condition {
-        const struct pci_address *address;
-        const char *expected; /* NULL: no driver */
-};
-
-static bool driver_is(void *userdata) {
-        struct driver_condition *c = userdata;
-        _cleanup_(freep) char *driver = NULL;
-
-        if (pci_device_read_driver(c->address, &driver) < 0)
-                return false;
-        return streq_ptr(driver, c->expected);
-}
-
-/* The kernel binds and unbinds synchronously inside the write; udev and simulated kernels may
- * not, so every step is confirmed by reading the driver link back. */
-static bool wait_for_driver(struct operation *op, const struct pci_address *a, const char *expected) {
-        struct driver_condition c = { .address = a, .expected = expected };
-        return wait_until(driver_is, &c, op->settle_usec);
-}
-
-static bool driver_bound(void *userdata) {
-        _cleanup_(freep) char *driver = NULL;
-
-        return pci_device_read_driver(userdata, &driver) >= 0 && driver;
-}
-
-static bool wait_for_bound(struct operation *op, const struct pci_address *a) {
-        return wait_until(driver_bound, (void *) a, op->settle_usec);
-}
-
-static bool device_exists(void *userdata) {
-        char path[PATH_MAX];
-        struct stat st;
-
-        return pci_device_path(userdata, NULL, path, sizeof(path)) >= 0 && stat(path, &st) >= 0;
-}
-
-static bool device_gone(void *userdata) {
-        return !device_exists(userdata);
-}
-
-static int load_device(struct operation *op, const struct pci_address *a, struct pci_device **ret) {
-        char name[PCI_ADDRESS_STRING_MAX];
-        int r;
-
-        r = pci_device_load(NULL, a, ret);
-        if (r == -ENODEV)
-                return operation_fail(op, VFIO_PT_ERROR_NO_SUCH_DEVICE, r,
-                                      "No PCI device at %s (any more). 'vfio-passthroughctl list' shows the devices "
-                                      "present.",
-                                      pci_address_format(a, name));
-        if (r < 0)
-                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read PCI device %s: %s",
-                                      pci_address_format(a, name), strerror(-r));
-        return 0;
-}
 
 /* The devices the call acts on (targets.h), each of which its caller must have been authorized
  * for: the group may have changed while polkit was asked. */
@@ -160,12 +98,14 @@ static int refuse_if_host_uses_any(struct operation *op, struct pci_device *cons
         return 0;
 }
 
-/* The device's record: the one there is (about this device, and its caller may act for its
- * owner), or a new one that records what the device is on now, owned by the caller, on disk before
- * the first change. */
-static int ensure_record(struct operation *op, const struct pci_device *d, struct device_record **ret) {
+/* The device's record with the call's intent in it, on disk before the first change: the one there
+ * is (about this device, and its caller may act for its owner), or a new one that records what the
+ * device is on now, owned by the caller. */
+static int begin_record(struct operation *op, const struct pci_device *d, enum record_intent intent,
+                        struct device_record **ret) {
         _cleanup_(device_record_freep) struct device_record *record = NULL;
         _cleanup_(freep) char *problem = NULL;
+        bool created = false;
         int r;
 
         r = state_load_for(op->state_dir, d, &record, &problem);
@@ -173,80 +113,55 @@ static int ensure_record(struct operation *op, const struct pci_device *d, struc
                 r = operation_check_owner(op, record);
                 if (r < 0)
                         return r;
-                *ret = TAKE_PTR(record);
-                return 0;
-        }
-        if (r == -EBADMSG)
+        } else if (r == -EBADMSG)
                 return operation_fail_record(op, &d->address, problem);
-        if (r != -ENOENT)
+        else if (r != -ENOENT)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not read the state of %s in %s: %s. Nothing was changed.", d->name,
                                       op->state_dir, strerror(-r));
+        else {
+                r = device_record_new(d, op->caller_uid, &record);
+                if (r < 0)
+                        return r;
+                created = true;
+        }
 
-        r = device_record_new(d, op->caller_uid, &record);
-        if (r < 0)
-                return r;
-        r = state_save(op->state_dir, record);
+        r = state_begin(op->state_dir, record, intent, op->caller_uid);
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not write the state of %s to %s: %s. Nothing was changed.", d->name,
                                       op->state_dir, strerror(-r));
-        log_info("Managing %s for uid %u: original driver %s, driver_override %s.", d->name,
-                 (unsigned) op->caller_uid, driver_or_none(d->driver), d->driver_override ?: "(unset)");
+        if (created)
+                log_info("Managing %s for uid %u: original driver %s, driver_override %s.", d->name,
+                         (unsigned) op->caller_uid, driver_or_none(d->driver), d->driver_override ?: "(unset)");
         *ret = TAKE_PTR(record);
         return 0;
 }
 
-static int write_failed(struct operation *op, const struct pci_device *d, const char *what, int r) {
-        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not %s of %s: %s.", what, d->name,
-                              strerror(-r));
-}
+/* The crash points of the steps Attach and Detach share. */
+struct take_steps {
+        enum record_intent intent;
+        enum crash_point recorded, override_set, unbound;
+};
 
-static bool driver_left(void *userdata) {
-        struct driver_condition *c = userdata;
-        _cleanup_(freep) char *driver = NULL;
+static const struct take_steps attach_steps = {
+        INTENT_ATTACH, CRASH_POINT_ATTACH_RECORDED, CRASH_POINT_ATTACH_OVERRIDE_SET, CRASH_POINT_ATTACH_UNBOUND,
+};
+static const struct take_steps detach_steps = {
+        INTENT_DETACH, CRASH_POINT_DETACH_RECORDED, CRASH_POINT_DETACH_OVERRIDE_SET, CRASH_POINT_DETACH_UNBOUND,
+};
 
-        return pci_device_read_driver(c->address, &driver) >= 0 && !streq_ptr(driver, c->expected);
-}
-
-/* Unbinds d from the driver it was seen on, never from whatever its driver link names by now. */
-static int unbind(struct operation *op, const struct pci_device *d) {
-        struct driver_condition left = { .address = &d->address, .expected = d->driver };
-        _cleanup_(freep) char *now = NULL;
-        int r;
-
-        r = pci_driver_write(d->driver, "unbind", d->name);
-        /* ENODEV: it is no longer on that driver; what it is on now is checked below. */
-        if (r < 0 && r != -ENODEV && r != -ENOENT)
-                return write_failed(op, d, "unbind it from its driver", r);
-        if (!wait_until(driver_left, &left, op->settle_usec))
-                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ETIMEDOUT,
-                                      "%s did not leave %s within %.1f s. A program may still hold the device "
-                                      "(a running VM?); stop it and try again.",
-                                      d->name, d->driver, seconds(op->settle_usec));
-        r = pci_device_read_driver(&d->address, &now);
-        if (r < 0)
-                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read the driver of %s: %s",
-                                      d->name, strerror(-r));
-        if (now)
-                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -EBUSY,
-                                      "%s moved from %s to %s while it was being unbound (another program is "
-                                      "binding it); it was left on %s.",
-                                      d->name, d->driver, now, now);
-        log_info("uid %u: %s: %s → (none)", (unsigned) op->caller_uid, d->name, d->driver);
-        return 0;
-}
-
-/* Record, pin to vfio-pci with driver_override so nothing rebinds the host driver, unbind. The
- * device is read again and checked again right before: since the caller looked, seconds may have
- * passed (loading vfio-pci, moving other members), and the host may have started using it or
- * another program may have rebound it. */
-static int take_from_driver(struct operation *op, const struct pci_device *seen, const char *verb) {
+/* Record (with the intent), pin to vfio-pci with driver_override so nothing rebinds the host
+ * driver, unbind. The device is read again and checked again right before: since the caller
+ * looked, seconds may have passed (loading vfio-pci, moving other members), and the host may have
+ * started using it or another program may have rebound it. */
+static int take_from_driver(struct operation *op, const struct pci_device *seen, const struct take_steps *steps,
+                            const char *verb) {
         _cleanup_(device_record_freep) struct device_record *record = NULL;
         _cleanup_(pci_device_freep) struct pci_device *d = NULL;
         int r;
 
-        r = load_device(op, &seen->address, &d);
+        r = kernel_load_device(op, &seen->address, &d);
         if (r < 0)
                 return r;
         if (!streq_ptr(d->driver, seen->driver))
@@ -259,9 +174,14 @@ static int take_from_driver(struct operation *op, const struct pci_device *seen,
                 if (r < 0)
                         return r;
         }
-        r = ensure_record(op, d, &record);
+        r = begin_record(op, d, steps->intent, &record);
         if (r < 0)
                 return r;
+        /* Listed once its intent is on disk: a failure from here on rolls it back. */
+        r = strv_push(&op->moved, d->name);
+        if (r < 0)
+                return r;
+        crash_point(steps->recorded);
         /* Detaching a device from vfio-pci ends its grant: whoever had it has no device behind the
          * nodes any more. */
         if (record->granted && vfio_driver_is_vfio(d->driver) && op->kind == OPERATION_DETACH) {
@@ -273,113 +193,37 @@ static int take_from_driver(struct operation *op, const struct pci_device *seen,
                                               strerror(-r));
         }
         if (!streq_ptr(d->driver_override, VFIO_PCI)) {
-                r = pci_device_write(&d->address, "driver_override", VFIO_PCI);
+                r = kernel_set_override(op, d, VFIO_PCI);
                 if (r < 0)
-                        return write_failed(op, d, "set driver_override", r);
+                        return r;
         }
-        if (d->driver)
-                return unbind(op, d);
+        crash_point(steps->override_set);
+        if (d->driver) {
+                r = kernel_unbind(op, d);
+                if (r < 0)
+                        return r;
+        }
+        crash_point(steps->unbound);
         return 0;
 }
 
-/* Parent bridge of a device, when it sits behind one (not on a root bus). */
-static int parent_bridge(const struct pci_address *a, struct pci_address *ret) {
-        _cleanup_(freep) char *syspath = NULL;
-        char path[PATH_MAX], *slash;
-        int r;
+/* Clears the intents of a call that went through: its devices stay where it put them. */
+static int commit_moved(struct operation *op, char **moved) {
+        STRV_FOREACH(name, moved) {
+                _cleanup_(device_record_freep) struct device_record *record = NULL;
+                struct pci_address a;
+                int r;
 
-        r = pci_device_path(a, NULL, path, sizeof(path));
-        if (r < 0)
-                return r;
-        syspath = realpath(path, NULL);
-        if (!syspath)
-                return negative_errno();
-        slash = strrchr(syspath, '/');
-        if (!slash)
-                return -ENOENT;
-        *slash = '\0';
-        slash = strrchr(syspath, '/');
-        if (!slash || pci_address_parse(slash + 1, ret) < 0)
-                return -ENOENT;
-        return 0;
-}
-
-/* remove + rescan, scoped to the parent bridge: only when a probe bound nothing at all, since a
- * rescan re-enumerates everything below the bridge. A device on a root bus is left alone: that
- * would mean rescanning the whole bus. */
-static void remove_and_rescan(struct operation *op, const struct pci_address *a, const char *name) {
-        struct pci_address bridge;
-        char bridge_name[PCI_ADDRESS_STRING_MAX];
-        int r;
-
-        if (parent_bridge(a, &bridge) < 0) {
-                log_warning("%s bound no driver and has no parent bridge to rescan; leaving it unbound.", name);
-                return;
-        }
-        log_warning("Last resort for %s: removing it and rescanning its parent bridge %s.", name,
-                    pci_address_format(&bridge, bridge_name));
-        r = pci_device_write(a, "remove", "1");
-        if (r < 0) {
-                log_warning_errno(r, "Could not remove %s", name);
-                return;
-        }
-        if (!wait_until(device_gone, (void *) a, op->settle_usec))
-                log_warning("%s did not go away after remove.", name);
-        r = pci_device_write(&bridge, "rescan", "1");
-        if (r < 0) {
-                log_warning_errno(r, "Could not rescan %s; %s may be missing until the next rescan", bridge_name, name);
-                return;
-        }
-        if (!wait_until(device_exists, (void *) a, op->settle_usec))
-                log_warning("%s did not come back after rescanning %s.", name, bridge_name);
-}
-
-/* Puts driver_override back as it was, unbinds and reprobes so the recorded driver gets the device
- * back. *ret_driver is where it ended. Shared by Restore and by Attach's rollback. */
-static int give_back(struct operation *op, const struct device_record *record, char **ret_driver) {
-        _cleanup_(pci_device_freep) struct pci_device *d = NULL;
-        struct pci_address a;
-        int r;
-
-        if (pci_address_parse(record->address, &a) < 0)
-                return -EINVAL;
-        r = load_device(op, &a, &d);
-        if (r < 0)
-                return r;
-
-        if (!streq_ptr(d->driver, record->original_driver) ||
-            !streq_ptr(d->driver_override, record->original_override)) {
-                r = pci_device_write(&a, "driver_override", record->original_override ?: "\n");
+                if (pci_address_parse(*name, &a) < 0)
+                        continue;
+                r = state_load(op->state_dir, &a, &record, NULL);
+                if (r >= 0)
+                        r = state_commit(op->state_dir, record);
                 if (r < 0)
-                        return write_failed(op, d, "reset driver_override", r);
-                if (d->driver && !streq_ptr(d->driver, record->original_driver)) {
-                        r = unbind(op, d);
-                        if (r < 0)
-                                return r;
-                        free(d->driver);
-                        d->driver = NULL;
-                }
-                if (record->original_driver && !d->driver) {
-                        r = pci_bus_write("drivers_probe", d->name);
-                        if (r < 0)
-                                return write_failed(op, d, "write drivers_probe", r);
-                        /* Wait for any driver, not the recorded one: when another driver takes the
-                         * device, the mismatch is known at once instead of after a full wait. */
-                        if (!wait_for_bound(op, &a)) {
-                                /* Nothing bound at all: the last resort, then look again. */
-                                remove_and_rescan(op, &a, d->name);
-                                (void) wait_for_bound(op, &a);
-                        }
-                }
+                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                              "Could not write the state of %s to %s: %s.", *name, op->state_dir,
+                                              strerror(-r));
         }
-
-        r = pci_device_read_driver(&a, ret_driver);
-        if (r < 0)
-                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read the driver of %s: %s",
-                                      d->name, strerror(-r));
-        if (streq_ptr(*ret_driver, record->original_driver))
-                log_info("uid %u: %s: %s → %s", (unsigned) op->caller_uid, d->name, driver_or_none(d->driver),
-                         driver_or_none(*ret_driver));
         return 0;
 }
 
@@ -393,7 +237,8 @@ static void roll_back(struct operation *op, char **moved) {
                 if (pci_address_parse(*name, &a) < 0 || state_load(op->state_dir, &a, &record, NULL) < 0)
                         continue;
                 log_warning("Rolling %s back to %s.", *name, driver_or_none(record->original_driver));
-                if (give_back(op, record, &now) < 0)
+                grant_revoke(op->state_dir, record);
+                if (kernel_give_back(op, record, &now) < 0)
                         continue;
                 if (streq_ptr(now, record->original_driver))
                         (void) state_remove(op->state_dir, &a);
@@ -405,7 +250,6 @@ static void roll_back(struct operation *op, char **moved) {
 
 int driver_ops_detach(struct operation *op) {
         _cleanup_(targets_done) struct targets t = {};
-        _cleanup_(strv_freep) char **touched = NULL;
         int r;
 
         r = load_targets(op, &t);
@@ -417,15 +261,20 @@ int driver_ops_detach(struct operation *op) {
                 return r;
 
         for (size_t i = 0; i < t.n; i++) {
-                r = strv_push(&touched, t.devices[i]->name);
-                if (r >= 0)
-                        r = take_from_driver(op, t.devices[i], "detach");
-                if (r < 0) {
-                        roll_back(op, touched);
-                        return r;
-                }
+                r = take_from_driver(op, t.devices[i], &detach_steps, "detach");
+                if (r < 0)
+                        break;
         }
+        if (r >= 0)
+                r = commit_moved(op, op->moved);
+        if (r < 0) {
+                _cleanup_(strv_freep) char **moved = TAKE_PTR(op->moved);
+                roll_back(op, moved);
+                return r;
+        }
+        crash_point(CRASH_POINT_DETACH_COMMITTED);
 
+        op->moved = strv_free(op->moved);
         op->driver = strdup(t.devices[0]->driver ?: "");
         return op->driver ? 0 : -ENOMEM;
 }
@@ -471,24 +320,22 @@ static bool group_node_exists(void *userdata) {
 static int move_to_vfio(struct operation *op, const struct pci_device *d) {
         int r;
 
-        /* Listed before the first change, so a failure from here on rolls it back. */
-        r = strv_push(&op->moved, d->name);
+        r = take_from_driver(op, d, &attach_steps, "attach");
         if (r < 0)
                 return r;
-        r = take_from_driver(op, d, "attach");
+        r = kernel_probe(op, d);
         if (r < 0)
                 return r;
-        r = pci_bus_write("drivers_probe", d->name);
-        if (r < 0)
-                return write_failed(op, d, "write drivers_probe", r);
-        if (!wait_for_driver(op, &d->address, VFIO_PCI)) {
+        crash_point(CRASH_POINT_ATTACH_PROBED);
+        if (!kernel_wait_for_driver(op, &d->address, VFIO_PCI)) {
                 _cleanup_(freep) char *now = NULL;
                 (void) pci_device_read_driver(&d->address, &now);
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -EIO,
                                       "vfio-pci did not bind %s within %.1f s (its driver is %s now). 'dmesg' may "
                                       "say why (an IOMMU not enabled, a device that fails reset).",
-                                      d->name, seconds(op->settle_usec), driver_or_none(now));
+                                      d->name, usec_to_seconds(op->settle_usec), driver_or_none(now));
         }
+        crash_point(CRASH_POINT_ATTACH_BOUND);
         log_info("uid %u: %s: %s → vfio-pci", (unsigned) op->caller_uid, d->name, driver_or_none(d->driver));
         return 0;
 }
@@ -508,7 +355,11 @@ static int attach_targets(struct operation *op, struct targets *t) {
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
                                       "%s is on vfio-pci but %s did not appear within %.1f s. Is udev running? "
                                       "'udevadm settle' and 'dmesg' may tell.",
-                                      op->name, op->group_node, seconds(op->settle_usec));
+                                      op->name, op->group_node, usec_to_seconds(op->settle_usec));
+        r = commit_moved(op, op->moved);
+        if (r < 0)
+                return r;
+        crash_point(CRASH_POINT_ATTACH_COMMITTED);
         return 0;
 }
 
@@ -592,9 +443,19 @@ static int restore_one(struct operation *op, struct device_record *record) {
         r = operation_check_owner(op, record);
         if (r < 0)
                 return r;
-        grant_revoke(op->state_dir, record);
+        r = state_begin(op->state_dir, record, INTENT_RESTORE, op->caller_uid);
+        if (r < 0)
+                return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                      "Could not write the state of %s to %s: %s. Nothing was changed.",
+                                      record->address, op->state_dir, strerror(-r));
+        crash_point(CRASH_POINT_RESTORE_INTENT);
+        if (record->granted) {
+                grant_revoke(op->state_dir, record);
+                (void) state_save(op->state_dir, record);
+        }
+        crash_point(CRASH_POINT_RESTORE_GRANT_REVOKED);
 
-        r = give_back(op, record, &now);
+        r = kernel_give_back(op, record, &now);
         if (r < 0)
                 return r;
         if (pci_address_equal(&a, &op->address)) {
@@ -603,8 +464,9 @@ static int restore_one(struct operation *op, struct device_record *record) {
                         return -ENOMEM;
         }
         if (!streq_ptr(now, record->original_driver)) {
-                /* Keep the record, without the grant taken back, so a later Restore can retry. */
-                (void) state_save(op->state_dir, record);
+                /* Keep the record, without the grant and the intent, so a later Restore can retry:
+                 * this is an answer, not an interruption. */
+                (void) state_commit(op->state_dir, record);
                 log_error("uid %u: %s: restore ended on %s, not on its original driver %s.",
                           (unsigned) op->caller_uid, record->address, driver_or_none(now),
                           driver_or_none(record->original_driver));
@@ -617,6 +479,7 @@ static int restore_one(struct operation *op, struct device_record *record) {
         r = state_remove(op->state_dir, &a);
         if (r < 0)
                 log_warning_errno(r, "Could not remove the state record of %s", record->address);
+        crash_point(CRASH_POINT_RESTORE_REMOVED);
         return strv_push(&op->moved, record->address);
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crash-point.h"
 #include "iommu-group.h"
 #include "log.h"
 #include "node-acl.h"
@@ -123,30 +124,60 @@ static bool granted_elsewhere(const char *state_dir, const struct device_record 
         return false;
 }
 
-void grant_revoke(const char *state_dir, struct device_record *record) {
-        if (!record->granted)
-                return;
-        for (size_t i = 0; i < record->n_nodes; i++) {
-                const struct granted_node *n = &record->nodes[i];
+/* Removes uid's ACL entry from each of nodes, unless another device's record grants that same node
+ * to uid too. */
+static void revoke_entries(const char *state_dir, const struct device_record *record, uid_t uid,
+                           const struct granted_node *nodes, size_t n_nodes) {
+        for (size_t i = 0; i < n_nodes; i++) {
+                const struct granted_node *n = &nodes[i];
                 int r;
 
-                if (granted_elsewhere(state_dir, record, n->path, n->rdev, record->granted_uid))
+                if (granted_elsewhere(state_dir, record, n->path, n->rdev, uid))
                         continue;
-                r = node_acl_revoke(n->path, record->granted_uid, n->rdev);
+                r = node_acl_revoke(n->path, uid, n->rdev);
                 if (r == -ESTALE)
                         log_info("%s: %s is another device now; left alone.", record->address, n->path);
                 else if (r < 0)
-                        log_warning_errno(r, "Could not take %s back from uid %u", n->path,
-                                          (unsigned) record->granted_uid);
+                        log_warning_errno(r, "Could not take %s back from uid %u", n->path, (unsigned) uid);
                 else
-                        log_info("%s: took %s back from uid %u.", record->address, n->path,
-                                 (unsigned) record->granted_uid);
+                        log_info("%s: took %s back from uid %u.", record->address, n->path, (unsigned) uid);
         }
+}
+
+void grant_revoke(const char *state_dir, struct device_record *record) {
+        if (!record->granted)
+                return;
+        revoke_entries(state_dir, record, record->granted_uid, record->nodes, record->n_nodes);
         for (size_t i = 0; i < record->n_nodes; i++)
                 free(record->nodes[i].path);
         record->n_nodes = 0;
         record->granted = false;
         record->granted_uid = 0;
+}
+
+static void reapply_record(const struct device_record *record);
+
+int grant_roll_back(const char *state_dir, struct device_record *record) {
+        struct pci_address a;
+
+        for (size_t i = 0; i < record->n_intent_nodes; i++) {
+                const struct granted_node *n = &record->intent_nodes[i];
+
+                /* The grant that stays gives this node to the same user. */
+                if (record->granted && record->granted_uid == record->intent_grantee &&
+                    device_record_find_node(record, n->path))
+                        continue;
+                revoke_entries(state_dir, record, record->intent_grantee, n, 1);
+        }
+        if (record->granted)
+                reapply_record(record);
+        device_record_clear_intent(record);
+        /* A record that only the interrupted Grant made (of a device attached by someone else) has
+         * nothing left to say. */
+        if (!record->granted && vfio_driver_is_vfio(record->original_driver) &&
+            pci_address_parse(record->address, &a) >= 0)
+                return state_remove(state_dir, &a);
+        return state_save(state_dir, record);
 }
 
 static void check_memlock(struct operation *op) {
@@ -237,19 +268,19 @@ int grant_run(struct operation *op) {
         if (r < 0)
                 return r;
 
-        /* A new grantee replaces the old one. */
-        if (record->granted && record->granted_uid != op->target_uid)
-                grant_revoke(op->state_dir, record);
-
-        /* The nodes are on disk, with the devices they are now, before the first ACL changes. */
-        record->granted = true;
-        record->granted_uid = op->target_uid;
+        /* The new grantee and its nodes, with the devices they are now, go on disk before the first
+         * ACL changes; the grant there is stays recorded until the new one is complete, so an
+         * interruption can put it back. */
+        device_record_clear_intent(record);
+        record->intent = INTENT_GRANT;
+        record->intent_uid = op->caller_uid;
+        record->intent_grantee = op->target_uid;
         STRV_FOREACH(node, op->nodes) {
                 struct stat st;
 
                 if (stat(*node, &st) < 0 || !S_ISCHR(st.st_mode))
                         continue;
-                r = device_record_add_node(record, *node, st.st_rdev);
+                r = device_record_add_intent_node(record, *node, st.st_rdev);
                 if (r < 0)
                         return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not record %s: %s",
                                               *node, strerror(-r));
@@ -259,16 +290,46 @@ int grant_run(struct operation *op) {
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not write the state of %s to %s: %s. Nothing was changed.", op->name,
                                       op->state_dir, strerror(-r));
+        crash_point(CRASH_POINT_GRANT_INTENT);
 
-        for (size_t i = 0; i < record->n_nodes; i++) {
-                r = node_acl_grant(record->nodes[i].path, op->target_uid, record->nodes[i].rdev, NULL);
-                if (r < 0)
-                        return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
-                                              "Could not give uid %u access to %s: %s", (unsigned) op->target_uid,
-                                              record->nodes[i].path, strerror(-r));
-                log_info("uid %u: %s: granted %s to uid %u", (unsigned) op->caller_uid, op->name,
-                         record->nodes[i].path, (unsigned) op->target_uid);
+        /* A new grantee replaces the old one. */
+        if (record->granted && record->granted_uid != op->target_uid)
+                revoke_entries(op->state_dir, record, record->granted_uid, record->nodes, record->n_nodes);
+        crash_point(CRASH_POINT_GRANT_PREVIOUS_REVOKED);
+
+        for (size_t i = 0; i < record->n_intent_nodes; i++) {
+                const struct granted_node *n = &record->intent_nodes[i];
+
+                r = node_acl_grant(n->path, op->target_uid, n->rdev, NULL);
+                if (r < 0) {
+                        operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                                       "Could not give uid %u access to %s: %s. The grant was rolled back.",
+                                       (unsigned) op->target_uid, n->path, strerror(-r));
+                        (void) grant_roll_back(op->state_dir, record);
+                        return r;
+                }
+                log_info("uid %u: %s: granted %s to uid %u", (unsigned) op->caller_uid, op->name, n->path,
+                         (unsigned) op->target_uid);
         }
+        crash_point(CRASH_POINT_GRANT_ACL_ADDED);
+
+        /* Commit: the new grant replaces the old one in the record. */
+        for (size_t i = 0; i < record->n_nodes; i++)
+                free(record->nodes[i].path);
+        memcpy(record->nodes, record->intent_nodes, sizeof(record->nodes));
+        record->n_nodes = record->n_intent_nodes;
+        record->n_intent_nodes = 0;
+        record->granted = true;
+        record->granted_uid = op->target_uid;
+        r = state_commit(op->state_dir, record);
+        if (r < 0) {
+                operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
+                               "Could not write the state of %s to %s: %s. The grant was rolled back.", op->name,
+                               op->state_dir, strerror(-r));
+                (void) grant_roll_back(op->state_dir, record);
+                return r;
+        }
+        crash_point(CRASH_POINT_GRANT_COMMITTED);
 
         check_memlock(op);
         return 0;

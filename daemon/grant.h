@@ -14,6 +14,11 @@ int grant_run(struct operation *op);
  * clears the grant from the record (the caller saves or removes it). */
 void grant_revoke(const char *state_dir, struct device_record *record);
 
+/* Undoes a Grant that did not complete (interrupted, or failed halfway): the new grantee's entries
+ * (the record's intent nodes) go, the grant recorded before is made true again, the intent is
+ * cleared, and the record saved — or removed, when the Grant had made it. */
+int grant_roll_back(const char *state_dir, struct device_record *record);
+
 /* Makes the grants recorded for an IOMMU group's devices true again after udev recreated or
  * re-chmodded a node: only for nodes that still are the devices recorded. Quick (a few stats and
  * ACL writes); called on the main thread. */

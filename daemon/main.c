@@ -10,6 +10,7 @@
 #include "bus-api.h"
 #include "bus-errors.h"
 #include "context.h"
+#include "crash-point.h"
 #include "log.h"
 #include "macro.h"
 #include "polkit.h"
@@ -24,6 +25,8 @@
 #define DEFAULT_OPERATION_TIMEOUT_SEC 10U
 /* A day: long enough for anything the kernel does, short enough not to overflow. */
 #define MAX_OPERATION_TIMEOUT_SEC 86400UL
+/* The longest one kernel step (an unbind, a probe, udev making a node) is waited for. */
+#define SETTLE_MAX_USEC (5 * USEC_PER_SEC)
 
 static void help(void) {
         printf("Usage: vfio-passthroughd [OPTIONS]\n"
@@ -41,10 +44,15 @@ static void help(void) {
                "                             takes longer (default: %u)\n"
                "     --kmod-dir=DIR          Load vfio-pci from this module directory\n"
                "                             (default: the running kernel's)\n"
+               "     --list-crash-points     List the points between two steps of an operation\n"
+               "                             where the tests kill the daemon, and exit\n"
                "\n"
                "Environment:\n"
                "  DBUS_SYSTEM_BUS_ADDRESS   Connect to this bus instead of the system bus\n"
                "  VFIO_PASSTHROUGHD_DEBUG   Log debug messages too\n"
+               "  VFIO_PASSTHROUGHD_CRASH_AT=POINT\n"
+               "                            Kill the daemon (SIGKILL) at that crash point;\n"
+               "                            for testing recovery\n"
                "\n"
                "See vfio-passthroughd(8).\n",
                VFIO_PT_BUS_NAME, DEFAULT_STATE_DIR, DEFAULT_OPERATION_TIMEOUT_SEC);
@@ -64,13 +72,14 @@ static int parse_timeout(const char *text, uint64_t *ret) {
 
 /* Returns 1 to run, 0 to exit successfully, negative errno on bad usage. */
 static int parse_argv(int argc, char *argv[], struct context *c) {
-        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_OPERATION_TIMEOUT, ARG_KMOD_DIR };
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_OPERATION_TIMEOUT, ARG_KMOD_DIR, ARG_LIST_CRASH_POINTS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "operation-timeout", required_argument, NULL, ARG_OPERATION_TIMEOUT },
                 { "kmod-dir", required_argument, NULL, ARG_KMOD_DIR },
+                { "list-crash-points", no_argument, NULL, ARG_LIST_CRASH_POINTS },
                 {},
         };
         int opt;
@@ -107,6 +116,9 @@ static int parse_argv(int argc, char *argv[], struct context *c) {
                         }
                         c->kmod_dir = optarg;
                         break;
+                case ARG_LIST_CRASH_POINTS:
+                        crash_points_print(stdout);
+                        return 0;
                 default:
                         return -EINVAL;
                 }
@@ -115,11 +127,20 @@ static int parse_argv(int argc, char *argv[], struct context *c) {
                 fprintf(stderr, "vfio-passthroughd takes no arguments; see --help.\n");
                 return -EINVAL;
         }
+        c->settle_usec = c->operation_timeout_usec / 2 < SETTLE_MAX_USEC ? c->operation_timeout_usec / 2
+                                                                         : SETTLE_MAX_USEC;
         return 1;
 }
 
 static bool reader_group_busy(int iommu_group, void *userdata) {
         return worker_group_busy(userdata, iommu_group);
+}
+
+static int on_terminate(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        struct context *c = userdata;
+
+        log_info("Received %s; stopping.", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        return worker_stop(c);
 }
 
 static int context_setup(struct context *c) {
@@ -135,9 +156,9 @@ static int context_setup(struct context *c) {
         sigaddset(&mask, SIGINT);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(negative_errno(), "Failed to block signals");
-        r = sd_event_add_signal(c->event, NULL, SIGTERM, NULL, NULL);
+        r = sd_event_add_signal(c->event, NULL, SIGTERM, on_terminate, c);
         if (r >= 0)
-                r = sd_event_add_signal(c->event, NULL, SIGINT, NULL, NULL);
+                r = sd_event_add_signal(c->event, NULL, SIGINT, on_terminate, c);
         if (r < 0)
                 return log_error_errno(r, "Failed to handle termination signals");
 
@@ -183,7 +204,8 @@ static int context_setup(struct context *c) {
         r = udev_watch_start(c);
         if (r < 0)
                 return r;
-        /* What a previous run moved: log it and make its grants true again. */
+        /* What a previous run moved: log it, make its grants true again, and queue the recovery of
+         * what it left half done. */
         reconcile_state(c);
 
         /* Last: once the name is ours, callers may arrive, so everything must be ready. */

@@ -9,6 +9,7 @@
 
 #include "driver-ops.h"
 #include "grant.h"
+#include "recovery.h"
 #include "state.h"
 #include "strv.h"
 #include "vfio-passthrough-bus.h"
@@ -25,6 +26,7 @@ struct operation *operation_free(struct operation *op) {
         strv_free(op->nodes);
         free(op->warning);
         free(op->target_user);
+        free(op->interrupted);
         strv_free(op->authorized);
         strv_free(op->manage_other);
         free(op);
@@ -47,6 +49,8 @@ const char *operation_kind_to_string(enum operation_kind kind) {
                 return "Grant";
         case OPERATION_FORGET:
                 return "Forget";
+        case OPERATION_RECOVER:
+                return "Recovery";
         }
         return "?";
 }
@@ -63,6 +67,8 @@ const char *operation_kind_to_verb(enum operation_kind kind) {
                 return "grant";
         case OPERATION_FORGET:
                 return "forget";
+        case OPERATION_RECOVER:
+                return "recover";
         }
         return "?";
 }
@@ -129,6 +135,9 @@ void operation_run(struct operation *op) {
                 break;
         case OPERATION_FORGET:
                 r = driver_ops_forget(op);
+                break;
+        case OPERATION_RECOVER:
+                r = recovery_run(op);
                 break;
         }
         /* Failures without a named error of their own (out of memory, mostly). */

@@ -19,6 +19,7 @@ enum operation_kind {
         OPERATION_RESTORE,
         OPERATION_GRANT,
         OPERATION_FORGET,
+        OPERATION_RECOVER, /* the daemon's own, at start-up (recovery.h): no caller, no message */
 };
 
 /* One privileged call, from the method handler through the worker thread to the reply.
@@ -45,6 +46,7 @@ struct operation {
         pid_t caller_pid; /* 0 when the bus did not say */
         uid_t target_uid; /* Grant */
         char *target_user; /* Grant: the target's name, for logs (the uid as text when it has none) */
+        char *interrupted; /* Recover: what was cut off ("attach (by uid 1000)") */
         /* What polkit allowed (everything, for root): the devices the call may act on, and those it
          * may act on for another owner. The worker acts on nothing else. */
         char **authorized;
@@ -58,12 +60,13 @@ struct operation {
         int result;
         const char *error_name; /* NULL on success */
         char *error_message;
-        char *driver;      /* Detach: previous driver; Restore: driver now */
+        char *driver;      /* Detach: previous driver; Restore, Recover: driver now */
         char *group_node;  /* Attach, Grant */
         bool group_viable; /* Attach */
         char **moved;      /* Attach: moved to vfio-pci; Restore: restored */
         char **nodes;      /* Grant */
         char *warning;     /* Grant */
+        int recovered;     /* Recover: the intent found (enum record_intent) */
 };
 
 struct operation *operation_free(struct operation *op);

@@ -161,7 +161,7 @@ static int read_driver_override(const struct pci_address *a, char **ret) {
         return 0;
 }
 
-static int read_iommu_group(const struct pci_address *a, int *ret) {
+int pci_device_read_iommu_group(const struct pci_address *a, int *ret) {
         _cleanup_(freep) char *name = NULL;
         char *end;
         long v;
@@ -267,7 +267,7 @@ int pci_device_load(const struct pci_reader *reader, const struct pci_address *a
         r = read_link(a, "driver", &d->driver);
         if (r < 0)
                 return r;
-        r = read_iommu_group(a, &d->iommu_group);
+        r = pci_device_read_iommu_group(a, &d->iommu_group);
         if (r < 0)
                 return r;
         d->busy = reader && reader->group_busy && d->iommu_group >= 0 &&

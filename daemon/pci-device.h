@@ -47,6 +47,9 @@ void pci_device_freep(struct pci_device **device);
 /* The driver bound to a device right now; *ret is NULL when none is. */
 int pci_device_read_driver(const struct pci_address *address, char **ret);
 
+/* The device's IOMMU group (-1: none), from its iommu_group link: never waits for the device lock. */
+int pci_device_read_iommu_group(const struct pci_address *address, int *ret);
+
 /* The device's PCIe Device Serial Number, from its extended configuration space. -ENODATA when it
  * has none, or the caller lacks CAP_SYS_ADMIN (the kernel then shows only the first 64 bytes). */
 int pci_device_read_serial(const struct pci_address *address, uint64_t *ret);

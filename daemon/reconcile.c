@@ -8,6 +8,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pci-device.h"
+#include "recovery.h"
 #include "state.h"
 
 void reconcile_state(struct context *c) {
@@ -18,6 +19,8 @@ void reconcile_state(struct context *c) {
         r = state_prepare(c->state_dir);
         if (r < 0)
                 log_warning_errno(r, "Could not prepare the state directory %s", c->state_dir);
+        /* First, so that the groups of half-done devices read as Busy below. */
+        recovery_start(c);
         r = state_list(c->state_dir, &addresses, &n);
         if (r < 0) {
                 log_warning_errno(r, "Could not read the state directory %s; restoring devices moved before "
@@ -31,7 +34,13 @@ void reconcile_state(struct context *c) {
                 char name[PCI_ADDRESS_STRING_MAX];
 
                 pci_address_format(&addresses[i], name);
-                r = pci_device_load(NULL, &addresses[i], &d);
+                r = state_load(c->state_dir, &addresses[i], &record, NULL);
+                if (r >= 0 && record->intent != INTENT_NONE)
+                        continue; /* recovery's */
+                record = device_record_free(record);
+                /* Not the device's driver_override, which a write stuck in the kernel could make
+                 * wait: only what the reader reads for a busy group. */
+                r = pci_device_load(&c->reader, &addresses[i], &d);
                 if (r == -ENODEV) {
                         log_warning("Managed device %s is not present; keeping its record.", name);
                         continue;

@@ -23,6 +23,15 @@
 #define SET_ASIDE_DIR "set-aside"
 #define TEMPORARY_INFIX ".tmp-"
 
+static const char *const intent_names[] = {
+        [INTENT_NONE] = "", [INTENT_ATTACH] = "attach", [INTENT_DETACH] = "detach",
+        [INTENT_RESTORE] = "restore", [INTENT_GRANT] = "grant",
+};
+
+const char *record_intent_to_string(enum record_intent intent) {
+        return intent >= 0 && (size_t) intent < ELEMENTSOF(intent_names) ? intent_names[intent] : "?";
+}
+
 struct device_record *device_record_free(struct device_record *record) {
         if (!record)
                 return NULL;
@@ -30,6 +39,8 @@ struct device_record *device_record_free(struct device_record *record) {
         free(record->original_override);
         for (size_t i = 0; i < record->n_nodes; i++)
                 free(record->nodes[i].path);
+        for (size_t i = 0; i < record->n_intent_nodes; i++)
+                free(record->intent_nodes[i].path);
         free(record);
         return NULL;
 }
@@ -108,20 +119,29 @@ static bool driver_name_valid(const char *name) {
         return name[0] != '\0' && name[0] != '.' && strlen(name) < 64 && !strpbrk(name, "/ \t\n");
 }
 
-int device_record_add_node(struct device_record *record, const char *path, dev_t rdev) {
+static int add_node(struct granted_node *nodes, size_t *n, const char *path, dev_t rdev) {
         char *copy;
 
-        if (device_record_find_node(record, path))
-                return 0;
-        if (record->n_nodes >= DEVICE_RECORD_MAX_NODES)
+        for (size_t i = 0; i < *n; i++)
+                if (strcmp(nodes[i].path, path) == 0)
+                        return 0;
+        if (*n >= DEVICE_RECORD_MAX_NODES)
                 return -E2BIG;
         if (!node_path_valid(path))
                 return -EINVAL;
         copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
-        record->nodes[record->n_nodes++] = (struct granted_node) { .path = copy, .rdev = rdev };
+        nodes[(*n)++] = (struct granted_node) { .path = copy, .rdev = rdev };
         return 1;
+}
+
+int device_record_add_node(struct device_record *record, const char *path, dev_t rdev) {
+        return add_node(record->nodes, &record->n_nodes, path, rdev);
+}
+
+int device_record_add_intent_node(struct device_record *record, const char *path, dev_t rdev) {
+        return add_node(record->intent_nodes, &record->n_intent_nodes, path, rdev);
 }
 
 const struct granted_node *device_record_find_node(const struct device_record *record, const char *path) {
@@ -129,6 +149,15 @@ const struct granted_node *device_record_find_node(const struct device_record *r
                 if (strcmp(record->nodes[i].path, path) == 0)
                         return &record->nodes[i];
         return NULL;
+}
+
+void device_record_clear_intent(struct device_record *record) {
+        for (size_t i = 0; i < record->n_intent_nodes; i++)
+                free(record->intent_nodes[i].path);
+        record->n_intent_nodes = 0;
+        record->intent = INTENT_NONE;
+        record->intent_uid = 0;
+        record->intent_grantee = 0;
 }
 
 static int parse_uid(const char *value, uid_t *ret) {
@@ -202,13 +231,29 @@ static int parse_line(struct device_record *record, char *line, unsigned *seen) 
                 if (parse_uid(value, &record->granted_uid) < 0)
                         return -EBADMSG;
                 record->granted = true;
-        } else if (strcmp(line, "grant_node") == 0) {
+        } else if (strcmp(line, "intent") == 0) {
+                size_t i;
+                for (i = 1; i < ELEMENTSOF(intent_names) && strcmp(value, intent_names[i]) != 0; i++)
+                        ;
+                if (i == ELEMENTSOF(intent_names))
+                        return -EBADMSG;
+                record->intent = (enum record_intent) i;
+        } else if (strcmp(line, "intent_uid") == 0) {
+                if (parse_uid(value, &record->intent_uid) < 0)
+                        return -EBADMSG;
+        } else if (strcmp(line, "intent_grantee") == 0) {
+                if (parse_uid(value, &record->intent_grantee) < 0)
+                        return -EBADMSG;
+        } else if (strcmp(line, "grant_node") == 0 || strcmp(line, "intent_node") == 0) {
                 char path[PATH_MAX], tail;
                 unsigned major, minor;
                 int r;
                 if (sscanf(value, "%4095s %u:%u%c", path, &major, &minor, &tail) != 3)
                         return -EBADMSG;
-                r = device_record_add_node(record, path, makedev(major, minor));
+                if (line[0] == 'g')
+                        r = device_record_add_node(record, path, makedev(major, minor));
+                else
+                        r = device_record_add_intent_node(record, path, makedev(major, minor));
                 if (r < 0)
                         return r == -EINVAL ? -EBADMSG : r;
         }
@@ -334,6 +379,15 @@ static int format_record(const struct device_record *record, FILE *f) {
         for (size_t i = 0; i < record->n_nodes; i++)
                 fprintf(f, "grant_node=%s %u:%u\n", record->nodes[i].path, major(record->nodes[i].rdev),
                         minor(record->nodes[i].rdev));
+        if (record->intent != INTENT_NONE) {
+                fprintf(f, "intent=%s\n", record_intent_to_string(record->intent));
+                fprintf(f, "intent_uid=%u\n", (unsigned) record->intent_uid);
+                if (record->intent == INTENT_GRANT)
+                        fprintf(f, "intent_grantee=%u\n", (unsigned) record->intent_grantee);
+                for (size_t i = 0; i < record->n_intent_nodes; i++)
+                        fprintf(f, "intent_node=%s %u:%u\n", record->intent_nodes[i].path,
+                                major(record->intent_nodes[i].rdev), minor(record->intent_nodes[i].rdev));
+        }
         return ferror(f) ? -EIO : 0;
 }
 
@@ -431,4 +485,16 @@ int state_prepare(const char *state_dir) {
                         log_info("Removed %s/%s, left by an interrupted write.", state_dir, de->d_name);
         }
         return 0;
+}
+
+int state_begin(const char *state_dir, struct device_record *record, enum record_intent intent, uid_t uid) {
+        device_record_clear_intent(record);
+        record->intent = intent;
+        record->intent_uid = uid;
+        return state_save(state_dir, record);
+}
+
+int state_commit(const char *state_dir, struct device_record *record) {
+        device_record_clear_intent(record);
+        return state_save(state_dir, record);
 }

@@ -30,6 +30,16 @@ struct granted_node {
         dev_t rdev;
 };
 
+/* An operation under way on the device, written before its first change and cleared after its
+ * last: a record that still has one after a crash tells the next start what to finish or undo. */
+enum record_intent {
+        INTENT_NONE,
+        INTENT_ATTACH,
+        INTENT_DETACH,
+        INTENT_RESTORE,
+        INTENT_GRANT,
+};
+
 struct device_record {
         char address[PCI_ADDRESS_STRING_MAX];
         struct device_ids ids;
@@ -41,7 +51,14 @@ struct device_record {
         uid_t granted_uid;
         struct granted_node nodes[DEVICE_RECORD_MAX_NODES];
         size_t n_nodes;
+        enum record_intent intent;
+        uid_t intent_uid;     /* who asked for it */
+        uid_t intent_grantee; /* Grant: the new grantee, and the nodes it is being given */
+        struct granted_node intent_nodes[DEVICE_RECORD_MAX_NODES];
+        size_t n_intent_nodes;
 };
+
+const char *record_intent_to_string(enum record_intent intent);
 
 struct device_record *device_record_free(struct device_record *record);
 void device_record_freep(struct device_record **record);
@@ -86,3 +103,12 @@ int state_record_path(const char *state_dir, const struct pci_address *address, 
  * for a path that is not a VFIO node. */
 int device_record_add_node(struct device_record *record, const char *path, dev_t rdev);
 const struct granted_node *device_record_find_node(const struct device_record *record, const char *path);
+/* The same for the nodes an interrupted Grant was giving. */
+int device_record_add_intent_node(struct device_record *record, const char *path, dev_t rdev);
+/* Forgets the operation under way (the caller saves the record). */
+void device_record_clear_intent(struct device_record *record);
+
+/* Writes the intent of an operation into the record and saves it: before its first change. */
+int state_begin(const char *state_dir, struct device_record *record, enum record_intent intent, uid_t uid);
+/* Clears the intent and saves the record: after the operation's last change. */
+int state_commit(const char *state_dir, struct device_record *record);

@@ -5,15 +5,18 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bus-operations.h"
+#include "recovery.h"
+#include "vfio-passthrough-bus.h"
 #include "log.h"
 #include "wait.h"
 
-/* How long exit waits for a running operation before leaving it behind. */
-#define SHUTDOWN_JOIN_SEC 5
+/* After SIGTERM, how long running operations get to finish before the daemon leaves them. Well
+ * below the unit's TimeoutStopSec=, which a stop must meet even with a write stuck in the kernel:
+ * that write is made by a child process (sysfs-write.h) that the daemon does not wait for. */
+#define STOP_GRACE_USEC (3 * USEC_PER_SEC)
 
 static bool operations_conflict(const struct operation *a, const struct operation *b) {
         if (a->iommu_group >= 0 && a->iommu_group == b->iommu_group)
@@ -60,6 +63,8 @@ static int start(struct context *c, struct operation *op) {
 static void start_ready(struct context *c) {
         struct operation *next;
 
+        if (c->stopping)
+                return;
         for (struct operation *op = c->operations; op; op = next) {
                 bool blocked = false;
                 int r;
@@ -77,8 +82,9 @@ static void start_ready(struct context *c) {
                 r = start(c, op);
                 if (r < 0) {
                         log_error_errno(r, "Could not start a worker thread");
-                        bus_operation_reply_error(op, r, "Could not start a worker thread: %s. Try again.",
-                                                  strerror(-r));
+                        if (op->message)
+                                bus_operation_reply_error(op, r, "Could not start a worker thread: %s. Try again.",
+                                                          strerror(-r));
                         unlink_operation(c, op);
                         operation_free(op);
                 }
@@ -94,7 +100,9 @@ static void finish(struct context *c, struct operation *op) {
         op->running = false;
         op->timeout_source = sd_event_source_disable_unref(op->timeout_source);
 
-        if (!op->replied)
+        if (op->kind == OPERATION_RECOVER)
+                recovery_finish(c, op);
+        else if (!op->replied)
                 bus_operation_reply(op);
         else if (op->error_name)
                 /* The caller heard "Timeout"; the log has the real end. */
@@ -107,6 +115,13 @@ static void finish(struct context *c, struct operation *op) {
 
         unlink_operation(c, op);
         operation_free(op);
+}
+
+static bool any_running(struct context *c) {
+        for (struct operation *op = c->operations; op; op = op->next)
+                if (op->running)
+                        return true;
+        return false;
 }
 
 static int on_completion(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -122,6 +137,8 @@ static int on_completion(sd_event_source *source, int fd, uint32_t revents, void
                         break;
                 finish(c, op);
         }
+        if (c->stopping && !any_running(c))
+                return sd_event_exit(c->event, 0);
         start_ready(c);
         return 0;
 }
@@ -176,10 +193,22 @@ int worker_submit(struct context *c, struct operation *op) {
 
         op->context = c;
         op->completion_fd = c->completion_fd[1];
-        r = sd_event_add_time_relative(c->event, &op->timeout_source, CLOCK_MONOTONIC, c->operation_timeout_usec,
-                                       0, on_timeout, op);
-        if (r < 0)
-                return r;
+        if (c->stopping) {
+                /* Authorized while the daemon was stopping. */
+                if (op->message)
+                        bus_operation_reply_interrupted(op, "The daemon is stopping; %s of %s was not begun. Call "
+                                                        "again once it is back.",
+                                                        operation_kind_to_string(op->kind), op->name);
+                operation_free(op);
+                return 0;
+        }
+        /* The daemon's own recoveries have no caller to time out on. */
+        if (op->message) {
+                r = sd_event_add_time_relative(c->event, &op->timeout_source, CLOCK_MONOTONIC,
+                                               c->operation_timeout_usec, 0, on_timeout, op);
+                if (r < 0)
+                        return r;
+        }
 
         while (*tail)
                 tail = &(*tail)->next;
@@ -201,24 +230,70 @@ bool worker_group_busy(struct context *c, int iommu_group) {
         return false;
 }
 
+/* The grace is over: whoever still waits is told where things stand, and the daemon exits. What the
+ * threads leave half done carries an intent on disk, which the next start finishes or rolls back. */
+static int on_stop_grace(sd_event_source *source, uint64_t usec, void *userdata) {
+        struct context *c = userdata;
+
+        for (struct operation *op = c->operations; op; op = op->next) {
+                if (!op->running || op->replied || !op->message)
+                        continue;
+                bus_operation_reply_interrupted(op,
+                                           "The daemon is stopping while %s of %s is under way (the kernel has not "
+                                           "returned yet). Its next start finishes or rolls back what was begun; "
+                                           "'vfio-passthroughctl show %s' tells which.",
+                                           operation_kind_to_string(op->kind), op->name, op->name);
+                op->replied = true;
+        }
+        return sd_event_exit(c->event, 0);
+}
+
+int worker_stop(struct context *c) {
+        struct operation *next;
+        int r;
+
+        if (c->stopping)
+                return 0;
+        c->stopping = true;
+        /* Queued calls have not begun: they can be told so, and forgotten. */
+        for (struct operation *op = c->operations; op; op = next) {
+                next = op->next;
+                if (op->running)
+                        continue;
+                if (op->message)
+                        bus_operation_reply_interrupted(op,
+                                                   "The daemon is stopping; %s of %s was not begun. Call again "
+                                                   "once it is back.",
+                                                   operation_kind_to_string(op->kind), op->name);
+                unlink_operation(c, op);
+                operation_free(op);
+        }
+        if (!any_running(c))
+                return sd_event_exit(c->event, 0);
+        log_info("Stopping: giving the running operations %.1f s to finish.",
+                 (double) STOP_GRACE_USEC / USEC_PER_SEC);
+        r = sd_event_add_time_relative(c->event, &c->stop_source, CLOCK_MONOTONIC, STOP_GRACE_USEC, 0,
+                                       on_stop_grace, c);
+        if (r < 0)
+                return sd_event_exit(c->event, 0);
+        return 0;
+}
+
 void worker_shutdown(struct context *c) {
         bool left_behind = false;
         struct operation *next;
 
+        c->stop_source = sd_event_source_disable_unref(c->stop_source);
         for (struct operation *op = c->operations; op; op = next) {
                 next = op->next;
-                if (op->running) {
-                        struct timespec deadline;
-                        clock_gettime(CLOCK_REALTIME, &deadline);
-                        deadline.tv_sec += SHUTDOWN_JOIN_SEC;
-                        if (pthread_timedjoin_np(op->thread, NULL, &deadline) != 0) {
-                                /* Still inside the kernel: the thread owns op until it returns, so op is
-                                 * left to it; the process exit ends both. */
-                                log_warning("Exiting while %s of %s is still running.",
-                                            operation_kind_to_string(op->kind), op->name);
-                                left_behind = true;
-                                continue;
-                        }
+                if (op->running && pthread_tryjoin_np(op->thread, NULL) != 0) {
+                        /* Still working: the thread owns op until it returns, so op is left to it;
+                         * the process exit ends both. */
+                        log_warning("Exiting while %s of %s is still running; the next start finishes or rolls "
+                                    "it back.",
+                                    operation_kind_to_string(op->kind), op->name);
+                        left_behind = true;
+                        continue;
                 }
                 operation_free(op);
         }

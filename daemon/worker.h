@@ -20,5 +20,9 @@ int worker_submit(struct context *c, struct operation *op);
 /* Whether an operation on this IOMMU group is queued or running. */
 bool worker_group_busy(struct context *c, int iommu_group);
 
-/* Waits briefly for running threads at exit; a thread stuck in the kernel is left behind. */
+/* SIGTERM: queued calls are answered Error.Interrupted at once; running ones get a few seconds to
+ * finish, then are answered Error.Interrupted too, and the event loop exits. */
+int worker_stop(struct context *c);
+
+/* At exit: frees what is done; a thread still running is left behind with its operation. */
 void worker_shutdown(struct context *c);

@@ -24,6 +24,7 @@
 #define VFIO_PT_ERROR_NO_SUCH_USER VFIO_PT_ERROR_PREFIX "NoSuchUser"
 #define VFIO_PT_ERROR_OPERATION_FAILED VFIO_PT_ERROR_PREFIX "OperationFailed"
 #define VFIO_PT_ERROR_CORRUPT_RECORD VFIO_PT_ERROR_PREFIX "CorruptRecord"
+#define VFIO_PT_ERROR_INTERRUPTED VFIO_PT_ERROR_PREFIX "Interrupted"
 /* Refusals use the standard org.freedesktop.DBus.Error.AccessDenied (and, once polkit decides,
  * org.freedesktop.DBus.Error.InteractiveAuthorizationRequired). */
 
@@ -52,5 +53,7 @@
 #define VFIO_PT_KEY_GRANTEE "Grantee"
 #define VFIO_PT_KEY_ORIGINAL_DRIVER "OriginalDriver"
 #define VFIO_PT_KEY_RECORD_PROBLEM "RecordProblem"
+#define VFIO_PT_KEY_INTERRUPTED "Interrupted"
+#define VFIO_PT_KEY_RECOVERY "Recovery"
 #define VFIO_PT_KEY_VFIO_READY "VfioReady"
 #define VFIO_PT_KEY_VFIO_NOTE "VfioNote"
