@@ -197,6 +197,30 @@ void harness_restart_daemon(struct harness *h) {
         start_daemon(h);
 }
 
+void harness_set_daemon_env(struct harness *h, const char *const *env) {
+        h->options.daemon_env = env;
+}
+
+int harness_wait_daemon_exit(struct harness *h) {
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+        int status;
+
+        g_assert_cmpint(h->daemon_pid, >, 0);
+        while (waitpid(h->daemon_pid, &status, WNOHANG) != h->daemon_pid) {
+                g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+                g_usleep(10000);
+        }
+        h->daemon_pid = 0;
+        return status;
+}
+
+void harness_start_daemon(struct harness *h) {
+        g_assert_cmpint(h->daemon_pid, ==, 0);
+        while (name_has_owner(h))
+                g_usleep(10000);
+        start_daemon(h);
+}
+
 gboolean harness_daemon_alive(struct harness *h) {
         int status;
         return h->daemon_pid > 0 && waitpid(h->daemon_pid, &status, WNOHANG) == 0;

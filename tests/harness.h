@@ -47,6 +47,15 @@ void harness_start_with(struct harness *h, const struct harness_options *options
  * state directory. */
 void harness_restart_daemon(struct harness *h);
 
+/* The daemon's extra environment (NAME=VALUE, …, NULL) from its next start on; NULL for none. */
+void harness_set_daemon_env(struct harness *h, const char *const *env);
+
+/* Waits (bounded) for the daemon to exit by itself; returns its wait status. */
+int harness_wait_daemon_exit(struct harness *h);
+
+/* Starts the daemon again after it exited, once the bus has dropped its name. */
+void harness_start_daemon(struct harness *h);
+
 /* Kills polkitd, as a crash would; the daemon stays up. */
 void harness_kill_polkitd(struct harness *h);
 

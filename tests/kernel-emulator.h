@@ -16,9 +16,8 @@
  * the emulator watches it with inotify and rewrites it the way the kernel prints it.
  *
  * A hanging unbind (vfio-pci waits in the kernel until the device's user lets go) is modelled by
- * closing the emulator's end of that driver's unbind FIFO: the daemon's open() then really blocks
- * in the kernel, as a real write() would, until kernel_emulator_release_unbind() opens it again
- * and the unbind completes. */
+ * filling that driver's unbind FIFO: the daemon's write() then really blocks, as the kernel's
+ * would, until kernel_emulator_release_unbind() drains the filler and the unbind completes. */
 
 struct kernel_emulator;
 
