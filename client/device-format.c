@@ -89,6 +89,8 @@ void device_write_json(struct json_writer *w, const struct device_info *d) {
         write_int_or_null(w, "grantee", d->has_grantee ? (int32_t) d->grantee : -1);
         write_string(w, "original_driver", d->has_owner ? (d->original_driver ?: "") : NULL);
         write_string(w, "record_problem", d->record_problem);
+        write_string(w, "interrupted", d->interrupted);
+        write_string(w, "recovery", d->recovery);
         /* Group members only: the top-level device of "show" has no such keys. */
         if (d->vfio_ready >= 0 || d->vfio_note) {
                 json_key(w, "vfio_ready");

@@ -35,6 +35,8 @@ static const struct {
         { VFIO_PT_KEY_GRANTEE, "u", offsetof(struct device_info, grantee) },
         { VFIO_PT_KEY_ORIGINAL_DRIVER, "s", offsetof(struct device_info, original_driver) },
         { VFIO_PT_KEY_RECORD_PROBLEM, "s", offsetof(struct device_info, record_problem) },
+        { VFIO_PT_KEY_INTERRUPTED, "s", offsetof(struct device_info, interrupted) },
+        { VFIO_PT_KEY_RECOVERY, "s", offsetof(struct device_info, recovery) },
         { VFIO_PT_KEY_VFIO_READY, "b", offsetof(struct device_info, vfio_ready) },
         { VFIO_PT_KEY_VFIO_NOTE, "s", offsetof(struct device_info, vfio_note) },
 };
@@ -95,6 +97,8 @@ int device_info_read(sd_bus_message *m, struct device_info *ret) {
         empty_to_null(&d.vfio_note);
         empty_to_null(&d.original_driver);
         empty_to_null(&d.record_problem);
+        empty_to_null(&d.interrupted);
+        empty_to_null(&d.recovery);
         d.host_use_known = d.host_use != NULL;
         empty_to_null(&d.host_use);
         if (!d.address)

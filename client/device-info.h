@@ -32,6 +32,10 @@ struct device_info {
         uint32_t owner, grantee;
         const char *original_driver;
         const char *record_problem;
+        /* An operation the daemon was cut off in (interrupted: "attach", ...), and what its start-up
+         * recovery found and did (recovery). */
+        const char *interrupted;
+        const char *recovery;
         /* Only in IOMMU group member lists. -1 when absent, else 0 or 1: an int, because that is
          * what sd-bus reads a boolean into. */
         int vfio_ready;

@@ -47,6 +47,12 @@ static void format_user(uint32_t uid, char *buf, size_t size) {
 static void print_record(const struct device_info *d) {
         char owner[96], grantee[96], managed[256];
 
+        if (d->interrupted)
+                printf("%-18s%s, cut off by a stop of the daemon; being finished or rolled back\n",
+                       "Interrupted:", d->interrupted);
+        if (d->recovery)
+                print_field("Recovery:", d->recovery);
+
         if (d->record_problem) {
                 printf("%-18s%s (an administrator can drop it: vfio-passthroughctl forget %s)\n", "Record:",
                        d->record_problem, d->address);

@@ -312,6 +312,14 @@ static void test_sigterm_while_unbind_hangs(Fixture *f, gconstpointer data) {
         g_assert_true(g_variant_lookup(d, VFIO_PT_KEY_RECOVERY, "&s", &note));
         g_test_message("Recovery while held: %s", note);
         g_assert_nonnull(strstr(note, "waiting for the kernel"));
+        {
+                g_autofree char *out = NULL, *err = NULL;
+                g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "show", NIC, NULL), ==, 0);
+                g_test_message("%s", out);
+                g_assert_nonnull(strstr(out, "\nInterrupted:      restore, cut off by a stop of the daemon"));
+                g_assert_nonnull(strstr(out, "\nRecovery:         Interrupted by the last stop of the daemon: "
+                                             "restore (by uid 0); waiting for the kernel"));
+        }
         /* Calls on the group wait behind the recovery; others are served. */
         call_ok(f, "Attach", g_variant_new("(st)", "0000:03:00.0", (guint64) 0));
 
