@@ -24,7 +24,7 @@
 # VFIO_VM_KERNEL_CACHE); the first run downloads them with apt-get download.
 # Environment: E2E_PRIV_USER=root (debugging only: root runs the privileged verbs; see
 # guest-e2e.sh),
-# VFIO_VM_TIMEOUT (per guest, default 420 s).
+# VFIO_VM_TIMEOUT (per guest, default 600 s).
 #
 # SAFETY: nothing here writes to this machine's /sys or loads modules; the guest does.
 set -euo pipefail
@@ -100,7 +100,7 @@ for i in "${!kernels[@]}"; do
     start=$(date +%s.%N)
     for attempt in 1 2; do
         set +e
-        VFIO_VM_TIMEOUT=${VFIO_VM_TIMEOUT:-420} \
+        VFIO_VM_TIMEOUT=${VFIO_VM_TIMEOUT:-600} \
             "$here/run-guest.sh" "${verbose[@]}" --kernel "$kdir" --workdir "$work" "${storage[@]}" \
             "$here/guest-e2e.sh" "$destdir" "$builddir/e2e/vfio-check" "$tools" ${E2E_PRIV_USER:+"$E2E_PRIV_USER"}
         grc=$?
