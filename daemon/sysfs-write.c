@@ -14,16 +14,27 @@
 #include "macro.h"
 #include "sysfs.h"
 
-/* Leaves the child only the two descriptors it needs: a child stuck in the kernel must not keep
- * the daemon's bus connection (and with it the bus name) alive. */
-static void close_all_but(int a, int b) {
-        int low = a < b ? a : b, high = a < b ? b : a;
+/* Leaves the child only the descriptors it needs (keep, sorted, n of them): a child stuck in the
+ * kernel must not keep the daemon's bus connection (and with it the bus name) alive. */
+static void close_all_but(const int *keep, size_t n) {
+        unsigned next = 3;
 
-        if (low > 3)
-                (void) syscall(SYS_close_range, 3U, (unsigned) low - 1, 0U);
-        if (high > low + 1)
-                (void) syscall(SYS_close_range, (unsigned) low + 1, (unsigned) high - 1, 0U);
-        (void) syscall(SYS_close_range, (unsigned) high + 1, ~0U, 0U);
+        for (size_t i = 0; i < n; i++) {
+                if ((unsigned) keep[i] > next)
+                        (void) syscall(SYS_close_range, next, (unsigned) keep[i] - 1, 0U);
+                if ((unsigned) keep[i] + 1 > next)
+                        next = (unsigned) keep[i] + 1;
+        }
+        (void) syscall(SYS_close_range, next, ~0U, 0U);
+}
+
+static void sort_fds(int *fds, size_t n) {
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+                        int t = fds[j];
+                        fds[j] = fds[j - 1];
+                        fds[j - 1] = t;
+                }
 }
 
 /* A write to sysfs can wait in the kernel for as long as a program holds the device: an unbind
@@ -33,26 +44,32 @@ static void close_all_but(int a, int b) {
  * finishes its write when the kernel lets it, and the next start sees where the device ended up
  * (recovery.h). The file is opened here, where its path means what the daemon means (the tests'
  * umockdev redirects it); the child only makes system calls, which is all that is safe in the
- * child of a threaded process. */
+ * child of a threaded process. It reports its errno through a pipe rather than its exit status,
+ * which a wrapper (valgrind) may claim for its own findings. */
 static int write_file(const char *path, const char *value, int lock_fd) {
-        _cleanup_(closep) int fd = -1;
+        _cleanup_(closep) int fd = -1, report_read = -1, report_write = -1;
         size_t n = strlen(value);
-        int status;
-        pid_t pid, w;
+        int pipe_fds[2], error = 0, status;
+        ssize_t k;
+        pid_t pid;
 
         /* O_TRUNC is harmless on sysfs and keeps a simulated attribute file free of stale bytes. */
         fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
+        if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+                return negative_errno();
+        report_read = pipe_fds[0];
+        report_write = pipe_fds[1];
 
         pid = fork();
         if (pid < 0)
                 return negative_errno();
         if (pid == 0) {
-                ssize_t k;
-                int error = 0;
+                int keep[3] = { fd, report_write, lock_fd >= 0 ? lock_fd : fd };
 
-                close_all_but(fd, lock_fd >= 0 ? lock_fd : fd);
+                sort_fds(keep, ELEMENTSOF(keep));
+                close_all_but(keep, ELEMENTSOF(keep));
                 (void) prctl(PR_SET_NAME, "vfio-pt-write");
                 do
                         k = syscall(SYS_write, fd, value, n);
@@ -64,17 +81,19 @@ static int write_file(const char *path, const char *value, int lock_fd) {
                 /* sysfs reports some failures only on close. */
                 if (syscall(SYS_close, fd) < 0 && error == 0)
                         error = errno;
-                _exit(error > 0 && error < 256 ? error : error ? EIO : 0);
+                (void) syscall(SYS_write, report_write, &error, sizeof(error));
+                _exit(0);
         }
 
+        close(TAKE_FD(report_write));
         do
-                w = waitpid(pid, &status, 0);
-        while (w < 0 && errno == EINTR);
-        if (w < 0)
-                return negative_errno();
-        if (!WIFEXITED(status))
-                return -EIO;
-        return -WEXITSTATUS(status);
+                k = read(report_read, &error, sizeof(error));
+        while (k < 0 && errno == EINTR);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (k != sizeof(error))
+                return -EIO; /* died without a word */
+        return -error;
 }
 
 int pci_device_write(const struct pci_address *address, const char *attribute, const char *value, int lock_fd) {
