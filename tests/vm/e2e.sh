@@ -81,6 +81,58 @@ combined=$(mktemp)
 trap 'rm -f "$combined"' EXIT
 rc=0
 summary=()
+# run_guest LABEL WORK RUN-GUEST-ARGS... -- SCRIPT ARGS...: one guest run, its TAP prefixed with
+# LABEL into the combined file; sets rc=1 on failure.
+run_guest() {
+    local label=$1 work=$2 start secs grc attempt
+    shift 2
+    log "$label: booting the guest"
+    start=$(date +%s.%N)
+    for attempt in 1 2; do
+        set +e
+        VFIO_VM_TIMEOUT=${VFIO_VM_TIMEOUT:-600} "$here/run-guest.sh" "${verbose[@]}" --workdir "$work" "$@"
+        grc=$?
+        set -e
+        # Multi-threaded TCG occasionally panics the guest kernel while it boots (seen once:
+        # int3 Oops in sched_clock_cpu, a static-key patch race).  A guest that died before
+        # the test script started is booted once more; anything later counts.
+        if [[ $grc -eq 125 && ! -e $work/guest.tap && $attempt -eq 1 ]]; then
+            log "$label: the guest died before the test started; booting it again"
+            cp "$work/.vm/serial.log" "$work/serial-attempt1.log" 2>/dev/null || true
+            continue
+        fi
+        break
+    done
+    secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+    rm -f "$work"/nvme-*.img
+    # Prefix each result with the label; a guest that died early still counts as a failure.
+    if [[ -s $work/guest.tap ]]; then
+        sed -n -E "s/^(ok|not ok) [0-9]+ - /\1 - $label: /p; s/^#/#/p" "$work/guest.tap" >> "$combined"
+    fi
+    if [[ $grc -eq 0 ]] && ! grep -q '^not ok' "$work/guest.tap" 2>/dev/null && grep -q '^1\.\.' "$work/guest.tap"; then
+        summary+=("$label: PASS in ${secs} s")
+        [[ ${#verbose[@]} -gt 0 ]] || sed -n '/^VM-TIMING root-ready/,$p' "$work/.vm/serial.log"
+    else
+        rc=1
+        # A run that did not finish its TAP (timeout, crash) is a failure of its own.
+        grep -q '^1\.\.' "$work/guest.tap" 2>/dev/null ||
+            echo "not ok - $label: guest run ended early with status $grc (124 timeout, 125 guest died)" >> "$combined"
+        summary+=("$label: FAIL (status $grc) in ${secs} s")
+        # run-guest.sh printed the serial console already (unless --verbose streamed it).
+        for f in dbus-daemon.log polkitd.log udevd.log journal.txt; do
+            [[ -s $work/$f ]] || continue
+            case $f in
+                dbus-daemon.log) what="the system bus and the daemon's stderr" ;;
+                journal.txt) what="the guest's journal" ;;
+                *) what=${f%.log} ;;
+            esac
+            echo "----- $label: $f ($what)"
+            cat "$work/$f"
+        done
+        echo "----- $label: end of logs; work dir $work"
+    fi
+}
+
 for i in "${!kernels[@]}"; do
     k=${kernels[$i]} kdir=${kdirs[$i]}
     kver=$(cat "$kdir/kver")
@@ -96,52 +148,15 @@ for i in "${!kernels[@]}"; do
         if [[ $d == swap ]]; then bus=bus=rp1; else bus=bus=pcie.0; fi
         storage+=(--qemu-arg -device --qemu-arg "nvme,serial=vfpt-$d,drive=nvme-$d,$bus")
     done
-    log "kernel $kver: booting the guest"
-    start=$(date +%s.%N)
-    for attempt in 1 2; do
-        set +e
-        VFIO_VM_TIMEOUT=${VFIO_VM_TIMEOUT:-600} \
-            "$here/run-guest.sh" "${verbose[@]}" --kernel "$kdir" --workdir "$work" "${storage[@]}" \
-            "$here/guest-e2e.sh" "$destdir" "$builddir/e2e/vfio-check" "$tools" ${E2E_PRIV_USER:+"$E2E_PRIV_USER"}
-        grc=$?
-        set -e
-        # Multi-threaded TCG occasionally panics the guest kernel while it boots (seen once:
-        # int3 Oops in sched_clock_cpu, a static-key patch race).  A guest that died before
-        # the test script started is booted once more; anything later counts.
-        if [[ $grc -eq 125 && ! -e $work/guest.tap && $attempt -eq 1 ]]; then
-            log "kernel $kver: the guest died before the test started; booting it again"
-            cp "$work/.vm/serial.log" "$work/serial-attempt1.log" 2>/dev/null || true
-            continue
-        fi
-        break
-    done
-    secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
-    # Prefix each result with the kernel; a guest that died early still counts as a failure.
-    rm -f "$work"/nvme-*.img
-    if [[ -s $work/guest.tap ]]; then
-        sed -n -E "s/^(ok|not ok) [0-9]+ - /\1 - $kver: /p; s/^#/#/p" "$work/guest.tap" >> "$combined"
-    fi
-    if [[ $grc -eq 0 ]] && ! grep -q '^not ok' "$work/guest.tap" 2>/dev/null && grep -q '^1\.\.' "$work/guest.tap"; then
-        summary+=("kernel $kver: PASS in ${secs} s")
-        [[ ${#verbose[@]} -gt 0 ]] || sed -n '/^VM-TIMING root-ready/,$p' "$work/.vm/serial.log"
-    else
-        rc=1
-        # A run that did not finish its TAP (timeout, crash) is a failure of its own.
-        grep -q '^1\.\.' "$work/guest.tap" 2>/dev/null ||
-            echo "not ok - $kver: guest run ended early with status $grc (124 timeout, 125 guest died)" >> "$combined"
-        summary+=("kernel $kver: FAIL (status $grc) in ${secs} s")
-        # run-guest.sh printed the serial console already (unless --verbose streamed it).
-        for f in dbus-daemon.log polkitd.log udevd.log; do
-            [[ -s $work/$f ]] || continue
-            case $f in
-                dbus-daemon.log) what="the system bus and the daemon's stderr" ;;
-                *) what=${f%.log} ;;
-            esac
-            echo "----- $kver: $f ($what)"
-            cat "$work/$f"
-        done
-        echo "----- $kver: end of logs; work dir $work"
-    fi
+    run_guest "$kver" "$work" --kernel "$kdir" "${storage[@]}" \
+        "$here/guest-e2e.sh" "$destdir" "$builddir/e2e/vfio-check" "$tools" ${E2E_PRIV_USER:+"$E2E_PRIV_USER"}
+
+    # The same kernel with systemd as PID 1: the installed unit, logind sessions, the prompt.
+    work=$builddir/e2e/$kver-systemd
+    rm -rf "$work"
+    mkdir -p "$work"
+    run_guest "$kver systemd" "$work" --kernel "$kdir" --systemd --shared-group \
+        "$here/guest-systemd.sh" "$destdir" "$builddir/e2e/vfio-check"
 done
 
 # One plan for the combined file, numbered in order.

@@ -24,6 +24,10 @@
 #       --shared-group  also add a PCIe-to-PCI bridge (00:06.0) with two e1000
 #                       NICs behind it (01:01.0, 01:02.0): one IOMMU group with
 #                       three members, for whole-group and viability tests
+#       --systemd       boot systemd as PID 1 (journald, udevd, logind, dbus as
+#                       units; the host's /etc/fstab emptied in the overlay) and
+#                       run SCRIPT as the unit vm-run.service once basic.target
+#                       is reached; the guest powers off when it ends
 #       --qemu-arg ARG  pass ARG to QEMU (repeatable), e.g. more devices:
 #                       --qemu-arg -device --qemu-arg e1000e,addr=05.0,...
 #
@@ -63,6 +67,7 @@ timeout_s=${VFIO_VM_TIMEOUT:-}
 verbose=0
 keep=0
 shell=0
+systemd=0
 extra_qemu=()
 mem=${VFIO_VM_MEM:-1024}
 smp=${VFIO_VM_SMP:-2}
@@ -75,6 +80,7 @@ while [[ $# -gt 0 ]]; do
         -v|--verbose) verbose=1; shift ;;
         --keep) keep=1; shift ;;
         --shell) shell=1; shift ;;
+        --systemd) systemd=1; shift ;;
         --qemu-arg) extra_qemu+=("$2"); shift 2 ;;
         --shared-group)
             # Conventional PCI devices behind a PCIe-to-PCI bridge all use
@@ -228,6 +234,7 @@ for arg in $(cat /proc/cmdline); do
         vm.rows=*) rows=${arg#vm.rows=} ;;
         vm.cols=*) cols=${arg#vm.cols=} ;;
         vm.term=*) TERM=${arg#vm.term=} ;;
+        vm.init=*) init=${arg#vm.init=} ;;
     esac
 done
 
@@ -265,6 +272,54 @@ mkdir -p $r$work
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=262144 work $r$work ||
     die "cannot mount work dir"
 echo "VM-TIMING root-ready=$(uptime_s)"
+
+if [ "$init" = systemd ]; then
+    # systemd as PID 1 on the overlay: what the host's fstab names does not exist here, and the
+    # command runs as a unit that reports its status and powers the guest off.
+    : > $r/etc/fstab
+    echo vfio-guest > $r/etc/hostname
+    # The host may be a container: its marker would make systemd skip udevd and friends.
+    rm -f $r/.dockerenv $r/run/.containerenv
+    # The serial line is the command's: no login prompt on it.
+    ln -sf /dev/null $r/etc/systemd/system/serial-getty@ttyS0.service
+    cat > $r/etc/systemd/system/vm-test.target <<UNIT
+[Unit]
+Description=run-guest test run
+Requires=basic.target vm-run.service
+After=basic.target vm-run.service
+AllowIsolate=yes
+UNIT
+    cat > $r/etc/systemd/system/vm-run.service <<UNIT
+[Unit]
+Description=run-guest command
+After=basic.target
+[Service]
+Type=oneshot
+Environment=HOME=/root TERM=linux VM_WORKDIR=$work VM_KVER=$kver VM_MODE=run VM_INIT=systemd
+Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+WorkingDirectory=$work
+StandardInput=null
+StandardOutput=tty
+StandardError=inherit
+TTYPath=/dev/ttyS0
+TTYReset=no
+TTYVHangup=no
+TimeoutStartSec=infinity
+ExecStart=/bin/bash $work/.vm/cmd
+ExecStopPost=/bin/sh /run/vm/finish
+UNIT
+    mkdir -p $r/run/vm
+    cat > $r/run/vm/finish <<'FINISH'
+echo "${EXIT_STATUS:-125}" > "$VM_WORKDIR/.vm/exit-status"
+sync
+echo "VM-TIMING done=$(cut -d' ' -f1 /proc/uptime)" > /dev/ttyS0
+echo "VM-EXIT-STATUS=${EXIT_STATUS:-125}" > /dev/ttyS0
+systemctl poweroff --force --force
+FINISH
+    echo "VM-TIMING root-ready-systemd=$(uptime_s)"
+    exec switch_root $r /lib/systemd/systemd
+    die "switch_root to systemd failed"
+fi
 
 # Make the overlay the real root with switch_root rather than chroot: systemd
 # tools (udevadm trigger/settle, systemctl, ...) detect a chroot by comparing
@@ -334,6 +389,8 @@ append=(
     rdinit=/init
     "vm.work=$workdir" "vm.kdir=$kdir" "vm.kver=$kver"
 )
+# systemd as PID 1 of a VM takes its options from the kernel command line, not from argv.
+[[ $systemd -eq 0 ]] || append+=(vm.init=systemd systemd.unit=vm-test.target systemd.show_status=error)
 if [[ $shell -eq 1 ]]; then
     # loglevel=1: keep kernel messages (dmesg shows them) off the prompt.
     append+=(vm.mode=shell loglevel=1)
