@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus-errors.h"
+#include "bus-path.h"
 #include "macro.h"
 #include "vfio-passthrough-bus.h"
 
@@ -110,6 +111,51 @@ static bool log_access_denied(const sd_bus_error *error, sd_bus_message *m) {
         return false;
 }
 
+/* What a person at the shell can do about a named error of the daemon, whose messages say what
+ * happened but not which command to type: the rest of the error's line. device: the address the
+ * call was about. */
+static void print_hint(const char *name, const char *device) {
+        /* The hint, and the command that follows it with the device (NULL: none). */
+        static const struct {
+                const char *name;
+                const char *hint;
+                const char *command;
+        } hints[] = {
+                { VFIO_PT_ERROR_DEVICE_BUSY,
+                  "Stop using it on the host first, or add --force if the host can do without it.", NULL },
+                { VFIO_PT_ERROR_NOT_BOUND, "Attach it first:", "attach" },
+                { VFIO_PT_ERROR_NO_SUCH_DEVICE, "'vfio-passthroughctl list' shows the devices present.", NULL },
+                { VFIO_PT_ERROR_CORRUPT_RECORD, "An administrator can drop the record:", "forget" },
+                { VFIO_PT_ERROR_TIMEOUT, "Check the device later:", "show" },
+                { VFIO_PT_ERROR_INTERRUPTED, "Once the service is back:", "show" },
+                { VFIO_PT_ERROR_RESTORE_MISMATCH, "Then try again:", "restore" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(hints); i++) {
+                if (!streq_ptr(name, hints[i].name))
+                        continue;
+                if (hints[i].command)
+                        fprintf(stderr, " %s vfio-passthroughctl %s %s", hints[i].hint, hints[i].command, device);
+                else
+                        fprintf(stderr, " %s", hints[i].hint);
+                return;
+        }
+}
+
+/* The device a call is about: the Device object it was made on, or the first argument of the
+ * manager's methods. buf holds the answer. */
+static const char *call_device(sd_bus_message *m, char buf[static PCI_ADDRESS_STRING_MAX]) {
+        const char *device = NULL;
+        struct pci_address a;
+
+        if (bus_device_path_parse(sd_bus_message_get_path(m) ?: "", &a) >= 0)
+                return pci_address_format(&a, buf);
+        if (sd_bus_message_rewind(m, true) < 0 || !has_prefix(sd_bus_message_get_signature(m, true) ?: "", "s") ||
+            sd_bus_message_read(m, "s", &device) < 0)
+                return "DEVICE";
+        return device ?: "DEVICE";
+}
+
 static int call(sd_bus *bus, sd_bus_message *m, bool changes_device, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *member = sd_bus_message_get_member(m);
@@ -122,8 +168,24 @@ static int call(sd_bus *bus, sd_bus_message *m, bool changes_device, sd_bus_mess
         /* First, so that the daemon's own Timeout error keeps its message. */
         if (has_prefix(error.name, VFIO_PT_ERROR_PREFIX)) {
                 /* Our daemon writes messages meant for people; the name would only be noise. */
-                fprintf(stderr, PROGRAM ": %s\n", error.message ?: error.name);
+                char device[PCI_ADDRESS_STRING_MAX];
+
+                fprintf(stderr, PROGRAM ": %s", error.message ?: error.name);
+                print_hint(error.name, call_device(m, device));
+                fputc('\n', stderr);
                 return r;
+        }
+
+        /* A Device object that is not there: the device is not. */
+        if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT)) {
+                struct pci_address a;
+                char device[PCI_ADDRESS_STRING_MAX];
+
+                if (bus_device_path_parse(sd_bus_message_get_path(m) ?: "", &a) >= 0) {
+                        fprintf(stderr, PROGRAM ": No PCI device at %s. 'vfio-passthroughctl list' shows the "
+                                        "devices present.\n", pci_address_format(&a, device));
+                        return -ENODEV;
+                }
         }
 
         unreachable = log_unreachable(&error, r, member, changes_device);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-path.h"
 #include "macro.h"
 #include "vfio-passthrough-bus.h"
 
@@ -104,6 +105,93 @@ int device_info_read(sd_bus_message *m, struct device_info *ret) {
         if (!d.address)
                 return -EBADMSG;
 
+        *ret = d;
+        return 0;
+}
+
+/* The Device object's properties that differ from the dictionary's keys in type or meaning. */
+static int read_object_value(sd_bus_message *m, const char *key, struct device_info *d) {
+        int managed, r;
+        uint32_t uid;
+
+        if (streq_ptr(key, "IommuGroup")) {
+                const char *path;
+                int group;
+
+                r = sd_bus_message_read(m, "v", "o", &path);
+                if (r < 0)
+                        return r == -ENXIO ? -EBADMSG : r;
+                d->iommu_group = bus_group_path_parse(path, &group) >= 0 ? group : -1;
+                return 0;
+        }
+        if (streq_ptr(key, "Managed")) {
+                r = sd_bus_message_read(m, "v", "b", &managed);
+                if (r >= 0)
+                        d->has_owner = managed;
+                return r == -ENXIO ? -EBADMSG : r;
+        }
+        if (streq_ptr(key, "Owner") || streq_ptr(key, "Grantee")) {
+                r = sd_bus_message_read(m, "v", "u", &uid);
+                if (r < 0)
+                        return r == -ENXIO ? -EBADMSG : r;
+                if (key[0] == 'O')
+                        d->owner = uid;
+                else {
+                        d->grantee = uid;
+                        d->has_grantee = uid != VFIO_PT_NO_UID;
+                }
+                return 0;
+        }
+        return read_entry_value(m, key, d);
+}
+
+/* After the dictionary is read: "" is NULL, and what follows from it. */
+static int finish(struct device_info *d) {
+        empty_to_null(&d->address);
+        empty_to_null(&d->vendor_name);
+        empty_to_null(&d->device_name);
+        empty_to_null(&d->class_name);
+        empty_to_null(&d->driver);
+        empty_to_null(&d->driver_override);
+        empty_to_null(&d->vfio_note);
+        empty_to_null(&d->original_driver);
+        empty_to_null(&d->record_problem);
+        empty_to_null(&d->interrupted);
+        empty_to_null(&d->recovery);
+        empty_to_null(&d->host_use);
+        return d->address ? 0 : -EBADMSG;
+}
+
+int device_info_read_object(sd_bus_message *m, struct device_info *ret) {
+        struct device_info d = { .iommu_group = -1, .numa_node = -1, .vfio_ready = -1 };
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r < 0)
+                        return r;
+                r = read_object_value(m, key, &d);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        /* The object always has HostUse; while Busy it is the value read before. */
+        d.host_use_known = !d.busy;
+        r = finish(&d);
+        if (r < 0)
+                return r;
         *ret = d;
         return 0;
 }

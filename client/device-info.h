@@ -46,5 +46,8 @@ struct device_info {
  * a known key with the wrong type, or a missing Address, is -EBADMSG. */
 int device_info_read(sd_bus_message *m, struct device_info *ret);
 
+/* Reads the properties of a Device object (a{sv}, as GetAll or GetManagedObjects give them). */
+int device_info_read_object(sd_bus_message *m, struct device_info *ret);
+
 /* Reads an aa{sv} into a newly allocated array (free() it; the strings stay in the message). */
 int device_info_read_array(sd_bus_message *m, struct device_info **ret, size_t *ret_n);

@@ -136,6 +136,11 @@ void json_int(struct json_writer *w, int64_t value) {
                 fprintf(w->f, "%" PRId64, value);
 }
 
+void json_uint(struct json_writer *w, uint64_t value) {
+        if (begin_value(w))
+                fprintf(w->f, "%" PRIu64, value);
+}
+
 void json_bool(struct json_writer *w, bool value) {
         if (begin_value(w))
                 fputs(value ? "true" : "false", w->f);

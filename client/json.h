@@ -34,6 +34,7 @@ void json_key(struct json_writer *w, const char *key);
  * expected to be UTF-8, which D-Bus guarantees for every string it carries. */
 void json_string(struct json_writer *w, const char *s);
 void json_int(struct json_writer *w, int64_t value);
+void json_uint(struct json_writer *w, uint64_t value);
 void json_bool(struct json_writer *w, bool value);
 void json_null(struct json_writer *w);
 

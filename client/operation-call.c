@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "operation-call.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bus-call.h"
+#include "bus-path.h"
 #include "macro.h"
+#include "vfio-passthrough-bus.h"
 #include "polkit-agent.h"
 
-static int build_call(sd_bus_message *call, const struct options *options, const char *address, const char *user) {
+static int build_call(sd_bus_message *call, const struct options *options, const char *user) {
         int r;
 
         /* Without the flag the daemon answers InteractiveAuthorizationRequired instead of letting
@@ -16,12 +19,19 @@ static int build_call(sd_bus_message *call, const struct options *options, const
         r = sd_bus_message_set_allow_interactive_authorization(call, options->ask_password);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(call, "s", address);
-        if (r >= 0 && user)
+        if (user) {
                 r = sd_bus_message_append(call, "s", user);
-        if (r >= 0)
-                r = sd_bus_message_append(call, "t", options->operation_flags);
-        return r;
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0 && (options->operation_flags & VFIO_PT_FLAG_FORCE))
+                r = sd_bus_message_append(call, "{sv}", "force", "b", 1);
+        if (r >= 0 && (options->operation_flags & VFIO_PT_FLAG_GROUP))
+                r = sd_bus_message_append(call, "{sv}", "group", "b", 1);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(call);
 }
 
 int operation_call(sd_bus *bus, const struct options *options, const char *method, const char *address,
@@ -30,10 +40,18 @@ int operation_call(sd_bus *bus, const struct options *options, const char *metho
         _cleanup_(polkit_agent_closep) pid_t agent = 0;
         int r;
 
-        r = bus_new_method_call(bus, method, &call);
-        if (r < 0)
+        struct pci_address a;
+        char path[BUS_PATH_MAX];
+
+        if (pci_address_parse(address, &a) < 0)
+                return -EINVAL;
+        r = sd_bus_message_new_method_call(bus, &call, VFIO_PT_BUS_NAME, bus_device_path(&a, path),
+                                           VFIO_PT_DEVICE_INTERFACE, method);
+        if (r < 0) {
+                fprintf(stderr, "vfio-passthroughctl: failed to create the %s call: %s\n", method, strerror(-r));
                 return r;
-        r = build_call(call, options, address, user);
+        }
+        r = build_call(call, options, user);
         if (r < 0) {
                 fprintf(stderr, "vfio-passthroughctl: failed to build the %s call: %s\n", method, strerror(-r));
                 return r;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* grant: hand a device's VFIO nodes to a user, so that an unprivileged QEMU can open them. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,8 @@ struct grant_result {
         const char *group_node;
         uint32_t uid;
         char **nodes; /* every node granted, the group node included */
-        const char *warning;
+        uint64_t memlock_limit;   /* the caller's RLIMIT_MEMLOCK; UINT64_MAX: unlimited or unknown */
+        uint64_t memlock_minimum; /* below this, the daemon says, a VM with VFIO fails to start */
 };
 
 static void grant_result_done(struct grant_result *g) {
@@ -27,11 +29,14 @@ static void grant_result_done(struct grant_result *g) {
 static int read_grant(sd_bus_message *reply, struct grant_result *ret) {
         int r;
 
-        r = sd_bus_message_read(reply, "su", &ret->group_node, &ret->uid);
+        r = sd_bus_message_read(reply, "u", &ret->uid);
         if (r >= 0)
                 r = sd_bus_message_read_strv(reply, &ret->nodes);
+        /* The group node comes first. */
         if (r >= 0)
-                r = sd_bus_message_read(reply, "s", &ret->warning);
+                ret->group_node = ret->nodes && ret->nodes[0] ? ret->nodes[0] : "";
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "tt", &ret->memlock_limit, &ret->memlock_minimum);
         return r;
 }
 
@@ -48,8 +53,14 @@ static int print_json(const char *address, const struct grant_result *g) {
         json_int(&w, g->uid);
         json_key(&w, "nodes");
         json_string_array(&w, g->nodes);
-        json_key(&w, "warning");
-        json_string(&w, *g->warning ? g->warning : NULL);
+        /* null: unlimited, or the daemon could not tell. */
+        json_key(&w, "memlock_limit");
+        if (g->memlock_limit == UINT64_MAX)
+                json_null(&w);
+        else
+                json_uint(&w, g->memlock_limit);
+        json_key(&w, "memlock_minimum");
+        json_uint(&w, g->memlock_minimum);
         json_end_object(&w);
         return json_writer_finish(&w);
 }
@@ -69,10 +80,14 @@ static void print_text(const struct grant_result *g) {
                 fputs(g->group_node, stdout);
         putchar('\n');
 
-        if (*g->warning) {
+        if (g->memlock_limit < g->memlock_minimum) {
                 /* Let the line above reach a shared terminal first. */
                 fflush(stdout);
-                fprintf(stderr, "vfio-passthroughctl: warning: %s\n", g->warning);
+                fprintf(stderr,
+                        "vfio-passthroughctl: warning: your locked-memory limit is %" PRIu64 " KiB; a VM using "
+                        "VFIO locks all its RAM and will fail to start. Raise it (ulimit -l, LimitMEMLOCK= or "
+                        "/etc/security/limits.conf) above the VM's memory size.\n",
+                        g->memlock_limit / 1024);
         }
 }
 

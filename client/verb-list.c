@@ -9,6 +9,7 @@
 #include "device-info.h"
 #include "json.h"
 #include "macro.h"
+#include "object-tree.h"
 #include "table.h"
 #include "verbs.h"
 
@@ -94,26 +95,18 @@ static int print_json(const struct device_info *devices, size_t n) {
 
 int verb_list(int argc, char *argv[], const struct options *options) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        _cleanup_(freep) struct device_info *devices = NULL;
-        size_t n;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(object_tree_done) struct object_tree tree = {};
         int r;
 
         r = bus_connect(&bus);
         if (r < 0)
                 return r;
-        r = bus_new_method_call(bus, "ListDevices", &call);
-        if (r < 0)
-                return r;
-        r = bus_call(bus, call, &reply);
+        r = object_tree_load(bus, &reply, &tree);
         if (r < 0)
                 return r;
 
-        r = device_info_read_array(reply, &devices, &n);
-        if (r < 0)
-                return bus_log_parse_error(r);
-
-        r = options->json ? print_json(devices, n) : print_table(devices, n);
+        r = options->json ? print_json(tree.devices, tree.n_devices) : print_table(tree.devices, tree.n_devices);
         /* A write error is reported once, by main(), which checks stdout for all verbs. */
         if (r < 0 && !ferror(stdout))
                 fprintf(stderr, "vfio-passthroughctl: failed to print the device list: %s\n", strerror(-r));

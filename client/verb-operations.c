@@ -12,6 +12,7 @@
 #include "device-description.h"
 #include "json.h"
 #include "macro.h"
+#include "object-tree.h"
 #include "operation-call.h"
 #include "strv.h"
 #include "verbs.h"
@@ -152,15 +153,19 @@ static void warn_not_viable(const struct operation *op, const char *group) {
 
 static int print_attach(sd_bus_message *reply, const struct operation *op) {
         _cleanup_(strv_freep) char **moved = NULL;
-        const char *group_node, *group;
+        const char *group_path, *group;
+        char group_node[32];
         struct json_writer w;
         int viable, r;
 
-        r = sd_bus_message_read(reply, "sb", &group_node, &viable);
+        r = sd_bus_message_read(reply, "ob", &group_path, &viable);
         if (r >= 0)
-                r = sd_bus_message_read_strv(reply, &moved);
+                r = read_device_paths(reply, &moved);
         if (r < 0)
                 return bus_log_parse_error(r);
+        /* The group's object path ends in its number. */
+        group = strrchr(group_path, '/') + 1;
+        snprintf(group_node, sizeof(group_node), "/dev/vfio/%s", group);
 
         if (op->options->json) {
                 begin_json(&w, op);
@@ -173,8 +178,6 @@ static int print_attach(sd_bus_message *reply, const struct operation *op) {
                 return finish_json(&w);
         }
 
-        /* The node is /dev/vfio/GROUP: its last component names the group. */
-        group = strrchr(group_node, '/') ? strrchr(group_node, '/') + 1 : group_node;
         /* Not in moved: it was on vfio-pci already, whatever the description before said. */
         print_change(op->address,
                      strv_contains(moved, op->address) ? driver_or_unbound(op->before->device.driver) : VFIO_DRIVER,
@@ -198,7 +201,7 @@ static int print_restore(sd_bus_message *reply, const struct operation *op) {
 
         r = sd_bus_message_read(reply, "s", &driver);
         if (r >= 0)
-                r = sd_bus_message_read_strv(reply, &restored);
+                r = read_device_paths(reply, &restored);
         if (r < 0)
                 return bus_log_parse_error(r);
 

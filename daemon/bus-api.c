@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-objects.h"
 #include "bus-operations.h"
 #include "bus-util.h"
 #include "host-use.h"
@@ -17,6 +18,7 @@
 #include "state.h"
 #include "vfio-passthrough-bus.h"
 #include "vfio-viability.h"
+#include "worker.h"
 
 static int append_entry(sd_bus_message *m, const char *key, const char *type, ...) {
         va_list ap;
@@ -100,7 +102,7 @@ static int append_record_entries(sd_bus_message *m, const struct context *c, con
                 r = append_entry(m, VFIO_PT_KEY_ORIGINAL_DRIVER, "s", record->original_driver ?: "");
         if (r >= 0 && record->granted)
                 r = append_entry(m, VFIO_PT_KEY_GRANTEE, "u", (uint32_t) record->granted_uid);
-        if (r >= 0 && record->intent != INTENT_NONE)
+        if (r >= 0 && record->intent != INTENT_NONE && worker_recovering(c, d->iommu_group, &d->address))
                 r = append_entry(m, VFIO_PT_KEY_INTERRUPTED, "s", record_intent_to_string(record->intent));
         return r;
 }
@@ -205,7 +207,7 @@ static int set_no_such_device(sd_bus_error *error, const struct pci_address *a) 
         char name[PCI_ADDRESS_STRING_MAX];
 
         return sd_bus_error_setf(error, VFIO_PT_ERROR_NO_SUCH_DEVICE,
-                                 "No PCI device at %s. 'vfio-passthroughctl list' shows the devices present.",
+                                 "No PCI device at %s.",
                                  pci_address_format(a, name));
 }
 
@@ -345,7 +347,8 @@ static const sd_bus_vtable vfio_pt_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Grant",
                                 SD_BUS_ARGS("s", address, "s", user, "t", flags),
-                                SD_BUS_RESULT("s", group_node, "u", uid, "as", nodes, "s", warning),
+                                SD_BUS_RESULT("s", group_node, "u", uid, "as", nodes, "t", memlock_limit,
+                                              "t", memlock_minimum),
                                 method_grant,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Forget",
@@ -366,7 +369,7 @@ int bus_api_register(struct context *c) {
                                      vfio_pt_vtable, c);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the object vtable");
-        return 0;
+        return bus_objects_register(c);
 }
 
 int bus_api_emit_device_changed(struct context *c, const char *address, const char *action, const char *driver) {

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "audit-log.h"
+#include "bus-path.h"
+#include "grant.h"
 #include "authorize.h"
 #include "bus-util.h"
 #include "context.h"
@@ -343,8 +345,8 @@ static int caller_identity(sd_bus_message *m, uid_t *ret_uid, pid_t *ret_pid) {
         return 0;
 }
 
-static int start_operation(sd_bus_message *m, struct context *c, enum operation_kind kind, const char *text,
-                           const char *user, uint64_t flags, sd_bus_error *error) {
+int bus_operation_start(sd_bus_message *m, struct context *c, enum operation_kind kind, const char *text,
+                        const char *user, uint64_t flags, bool object_reply, sd_bus_error *error) {
         _cleanup_(operation_freep) struct operation *op = NULL;
         _cleanup_(pci_device_freep) struct pci_device *d = NULL;
         char shown[64];
@@ -358,6 +360,7 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
                 return -ENOMEM;
         op->kind = kind;
         op->flags = flags;
+        op->object_reply = object_reply;
 
         r = caller_identity(m, &op->caller_uid, &op->caller_pid);
         if (r < 0)
@@ -377,7 +380,7 @@ static int start_operation(sd_bus_message *m, struct context *c, enum operation_
         r = pci_device_load(&c->reader, &op->address, &d);
         if (r == -ENODEV)
                 return sd_bus_error_setf(error, VFIO_PT_ERROR_NO_SUCH_DEVICE,
-                                         "No PCI device at %s. 'vfio-passthroughctl list' shows the devices present.",
+                                         "No PCI device at %s.",
                                          op->name);
         if (r < 0)
                 return log_error_errno(r, "Failed to read PCI device %s", op->name);
@@ -418,7 +421,7 @@ static int start_address_operation(sd_bus_message *m, void *userdata, enum opera
         r = sd_bus_message_read(m, "st", &address, &flags);
         if (r < 0)
                 return r;
-        return start_operation(m, userdata, kind, address, NULL, flags, error);
+        return bus_operation_start(m, userdata, kind, address, NULL, flags, false, error);
 }
 
 int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -441,7 +444,7 @@ int method_grant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         r = sd_bus_message_read(m, "sst", &address, &user, &flags);
         if (r < 0)
                 return r;
-        return start_operation(m, userdata, OPERATION_GRANT, address, user, flags, error);
+        return bus_operation_start(m, userdata, OPERATION_GRANT, address, user, flags, false, error);
 }
 
 int method_forget(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -450,9 +453,65 @@ int method_forget(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
 /* --- replies ----------------------------------------------------------------------------------- */
 
+static int append_paths(sd_bus_message *reply, char **addresses) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        STRV_FOREACH(a, addresses) {
+                struct pci_address address;
+                char path[BUS_PATH_MAX];
+
+                if (r < 0)
+                        return r;
+                if (pci_address_parse(*a, &address) < 0)
+                        continue;
+                r = sd_bus_message_append(reply, "o", bus_device_path(&address, path));
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+/* The replies of the Device object's methods: object paths, no group node (the Group object has
+ * it). */
+static int append_object_results(sd_bus_message *reply, const struct operation *op) {
+        char path[BUS_PATH_MAX];
+        int r;
+
+        switch (op->kind) {
+        case OPERATION_DETACH:
+                return sd_bus_message_append(reply, "s", op->driver ?: "");
+        case OPERATION_ATTACH:
+                r = sd_bus_message_append(reply, "ob", bus_group_path(op->iommu_group, path), op->group_viable);
+                if (r < 0)
+                        return r;
+                return append_paths(reply, op->moved);
+        case OPERATION_RESTORE:
+                r = sd_bus_message_append(reply, "s", op->driver ?: "");
+                if (r < 0)
+                        return r;
+                return append_paths(reply, op->moved);
+        case OPERATION_GRANT:
+                r = sd_bus_message_append(reply, "u", (uint32_t) op->target_uid);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_strv(reply, op->nodes);
+                if (r < 0)
+                        return r;
+                return sd_bus_message_append(reply, "tt", op->memlock_limit, GRANT_MEMLOCK_MINIMUM);
+        case OPERATION_FORGET:
+                return 0;
+        case OPERATION_RECOVER:
+                break;
+        }
+        return -EINVAL;
+}
+
 static int append_results(sd_bus_message *reply, const struct operation *op) {
         int r;
 
+        if (op->object_reply)
+                return append_object_results(reply, op);
         switch (op->kind) {
         case OPERATION_DETACH:
                 return sd_bus_message_append(reply, "s", op->driver ?: "");
@@ -473,7 +532,7 @@ static int append_results(sd_bus_message *reply, const struct operation *op) {
                 r = sd_bus_message_append_strv(reply, op->nodes);
                 if (r < 0)
                         return r;
-                return sd_bus_message_append(reply, "s", op->warning ?: "");
+                return sd_bus_message_append(reply, "tt", op->memlock_limit, GRANT_MEMLOCK_MINIMUM);
         case OPERATION_FORGET:
                 return 0;
         case OPERATION_RECOVER:

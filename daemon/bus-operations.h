@@ -14,6 +14,12 @@ int method_restore(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_grant(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_forget(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
+/* What those handlers do once the arguments are read; also for the Device object's methods
+ * (object_reply: their reply shapes). Returns 1 when the call was taken (answered later). */
+struct context;
+int bus_operation_start(sd_bus_message *m, struct context *c, enum operation_kind kind, const char *address,
+                        const char *user, uint64_t flags, bool object_reply, sd_bus_error *error);
+
 /* Sends the reply for a finished operation: its results or its named error. */
 void bus_operation_reply(struct operation *op);
 

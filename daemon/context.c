@@ -4,6 +4,8 @@
 #include <libudev.h>
 #include <stdlib.h>
 
+#include "bus-objects.h"
+#include "device-model.h"
 #include "polkit.h"
 #include "recovery.h"
 #include "thread-job.h"
@@ -14,6 +16,7 @@ void context_done(struct context *c) {
          * check answers its caller, so the bus must still be there. */
         c->polkit = polkit_registry_free(c->polkit);
         worker_shutdown(c);
+        device_model_free(c);
         recovery_notes_free(c);
         thread_jobs_shutdown(c);
         free(c->pending_callers);
@@ -25,6 +28,7 @@ void context_done(struct context *c) {
         if (c->udev)
                 c->udev = udev_unref(c->udev);
         c->vtable_slot = sd_bus_slot_unref(c->vtable_slot);
+        bus_objects_unregister(c);
         c->bus = sd_bus_flush_close_unref(c->bus);
         c->event = sd_event_unref(c->event);
 }

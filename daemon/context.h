@@ -19,6 +19,7 @@ struct context {
         sd_event *event;
         sd_bus *bus;
         sd_bus_slot *vtable_slot;
+        sd_bus_slot *object_slots[4]; /* object manager, enumerator, device and group vtables */
         struct udev *udev;
         struct udev_hwdb *hwdb; /* NULL when the hardware database is missing: names stay empty */
         struct udev_monitor *monitor;
@@ -45,6 +46,9 @@ struct context {
         struct operation *operations;
         int completion_fd[2];
         sd_event_source *completion_source;
+
+        /* What the Device and Group objects show (device-model.h). */
+        struct device_model *model;
 
         /* What start-up recovery found and did, per device (recovery.h). */
         struct recovery_note *recovery_notes;

@@ -20,6 +20,7 @@
 #include "strv.h"
 #include "targets.h"
 #include "vfio-passthrough-bus.h"
+#include "vfio-nodes.h"
 #include "vfio-viability.h"
 #include "wait.h"
 
@@ -33,8 +34,7 @@ static int load_targets(struct operation *op, struct targets *ret) {
         r = targets_select(NULL, op->kind, &op->address, op->flags, op->state_dir, ret);
         if (r == -ENODEV)
                 return operation_fail(op, VFIO_PT_ERROR_NO_SUCH_DEVICE, r,
-                                      "No PCI device at %s (any more). 'vfio-passthroughctl list' shows the devices "
-                                      "present.",
+                                      "No PCI device at %s (any more).",
                                       op->name);
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read %s and its IOMMU group: %s",
@@ -71,9 +71,8 @@ static int refuse_if_host_uses(struct operation *op, struct host_use_view *view,
                 return 0;
         log_notice("Refusing to %s %s for uid %u: %s.", verb, d->name, (unsigned) op->caller_uid, holder);
         return operation_fail(op, VFIO_PT_ERROR_DEVICE_BUSY, -EBUSY,
-                              "Refusing to %s %s (driver %s): %s. Stop using it on the host first, or force "
-                              "it with --force (the FORCE flag) if you know the host can do without it.",
-                              verb, d->name, driver_or_none(d->driver), holder);
+                              "The host uses %s (driver %s): %s. Nothing was changed.", d->name,
+                              driver_or_none(d->driver), holder);
 }
 
 /* Checks every device before any is touched, against one reading of what the host uses. */
@@ -313,8 +312,7 @@ static int refuse_bridge(struct operation *op, const struct pci_device *d) {
 }
 
 static bool group_node_exists(void *userdata) {
-        struct stat st;
-        return stat(userdata, &st) >= 0;
+        return vfio_node_exists(userdata);
 }
 
 static int move_to_vfio(struct operation *op, const struct pci_device *d) {
@@ -348,9 +346,12 @@ static int attach_targets(struct operation *op, struct targets *t) {
                 if (r < 0)
                         return r;
         }
-        r = strdup_printf(&op->group_node, "/dev/vfio/%d", op->iommu_group);
-        if (r < 0)
-                return r;
+        {
+                char node[VFIO_GROUP_NODE_MAX];
+                op->group_node = strdup(vfio_group_node(op->iommu_group, node));
+                if (!op->group_node)
+                        return -ENOMEM;
+        }
         if (!wait_until(group_node_exists, op->group_node, op->settle_usec))
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
                                       "%s is on vfio-pci but %s did not appear within %.1f s. Is udev running? "

@@ -17,45 +17,14 @@
 #include "pci-device.h"
 #include "strv.h"
 #include "sysfs.h"
+#include "vfio-nodes.h"
 #include "vfio-passthrough-bus.h"
 #include "vfio-viability.h"
 #include "wait.h"
 
-/* QEMU locks all guest RAM for VFIO DMA; below this a small VM already fails to start. */
-#define MEMLOCK_WARNING_BYTES (UINT64_C(1) << 30)
 
 static bool node_exists(void *userdata) {
-        struct stat st;
-        return stat(userdata, &st) >= 0 && S_ISCHR(st.st_mode);
-}
-
-static bool cdev_name_valid(const char *name) {
-        const char *n = name + strlen("vfio");
-        return strncmp(name, "vfio", 4) == 0 && *n != '\0' && strlen(n) <= 10 && strspn(n, "0123456789") == strlen(n);
-}
-
-/* On kernels with the VFIO device cdev, devices/ADDR/vfio-dev/vfioN names /dev/vfio/devices/vfioN. */
-static int add_cdev_node(const struct pci_address *a, char ***nodes) {
-        _cleanup_(closedirp) DIR *dir = NULL;
-        char path[PATH_MAX];
-        struct dirent *de;
-        int r;
-
-        r = pci_device_path(a, "vfio-dev", path, sizeof(path));
-        if (r < 0)
-                return r;
-        dir = opendir(path);
-        while (dir && (de = readdir(dir))) {
-                if (!cdev_name_valid(de->d_name))
-                        continue;
-                snprintf(path, sizeof(path), "/dev/vfio/devices/%s", de->d_name);
-                if (node_exists(path) && !strv_contains(*nodes, path)) {
-                        r = strv_push(nodes, path);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return 0;
+        return vfio_node_exists(userdata);
 }
 
 static int collect_nodes(struct operation *op, const struct iommu_group *group, char ***nodes) {
@@ -64,17 +33,17 @@ static int collect_nodes(struct operation *op, const struct iommu_group *group, 
         r = strv_push(nodes, op->group_node);
         if (r < 0)
                 return r;
-        r = add_cdev_node(&op->address, nodes);
+        r = vfio_nodes_add_cdev(&op->address, nodes);
         if (r < 0)
                 return r;
         for (size_t i = 0; group && (op->flags & VFIO_PT_FLAG_GROUP) && i < group->n_members; i++)
                 if (vfio_driver_is_vfio(group->members[i]->driver)) {
-                        r = add_cdev_node(&group->members[i]->address, nodes);
+                        r = vfio_nodes_add_cdev(&group->members[i]->address, nodes);
                         if (r < 0)
                                 return r;
                 }
         /* iommufd users need /dev/iommu too. */
-        if (node_exists((void *) "/dev/iommu"))
+        if (vfio_node_exists("/dev/iommu"))
                 return strv_push(nodes, "/dev/iommu");
         return 0;
 }
@@ -180,10 +149,12 @@ int grant_roll_back(const char *state_dir, struct device_record *record) {
         return state_save(state_dir, record);
 }
 
-static void check_memlock(struct operation *op) {
+/* The caller's locked-memory limit, for the reply: the caller turns it into advice. */
+static void read_memlock(struct operation *op) {
         _cleanup_(fclosep) FILE *f = NULL;
         char path[64], line[256];
 
+        op->memlock_limit = UINT64_MAX;
         if (op->caller_pid <= 0)
                 return;
         snprintf(path, sizeof(path), "/proc/%d/limits", (int) op->caller_pid);
@@ -196,15 +167,9 @@ static void check_memlock(struct operation *op) {
 
                 if (strncmp(line, "Max locked memory", strlen("Max locked memory")) != 0)
                         continue;
-                if (sscanf(line + strlen("Max locked memory"), "%31s", soft) != 1 || strcmp(soft, "unlimited") == 0)
-                        return;
-                if (sscanf(soft, "%" SCNu64, &bytes) != 1 || bytes >= MEMLOCK_WARNING_BYTES)
-                        return;
-                (void) strdup_printf(&op->warning,
-                                     "Your locked-memory limit is %" PRIu64 " KiB; a VM using VFIO locks all its RAM "
-                                     "and will fail to start. Raise it (ulimit -l, LimitMEMLOCK= or "
-                                     "/etc/security/limits.conf) above the VM's memory size.",
-                                     bytes / 1024);
+                if (sscanf(line + strlen("Max locked memory"), "%31s", soft) == 1 &&
+                    sscanf(soft, "%" SCNu64, &bytes) == 1)
+                        op->memlock_limit = bytes;
                 return;
         }
 }
@@ -241,16 +206,18 @@ int grant_run(struct operation *op) {
                                       strerror(-r));
         if (!vfio_driver_is_vfio(d->driver))
                 return operation_fail(op, VFIO_PT_ERROR_NOT_BOUND, -ENXIO,
-                                      "%s is on %s, not on vfio-pci, so there is no VFIO node to grant. Run "
-                                      "'vfio-passthroughctl attach %s' first.",
-                                      op->name, driver_or_none(d->driver), op->name);
+                                      "%s is on %s, not on vfio-pci, so there is no VFIO node to grant.",
+                                      op->name, driver_or_none(d->driver));
         if (d->iommu_group < 0)
                 return operation_fail(op, VFIO_PT_ERROR_GROUP_NOT_VIABLE, -EXDEV,
                                       "%s has no IOMMU group; enable the IOMMU to use it with VFIO.", op->name);
 
-        r = strdup_printf(&op->group_node, "/dev/vfio/%d", d->iommu_group);
-        if (r < 0)
-                return r;
+        {
+                char node[VFIO_GROUP_NODE_MAX];
+                op->group_node = strdup(vfio_group_node(d->iommu_group, node));
+                if (!op->group_node)
+                        return -ENOMEM;
+        }
         /* udev creates the node asynchronously after the bind. */
         if (!wait_until(node_exists, op->group_node, op->settle_usec))
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
@@ -331,7 +298,7 @@ int grant_run(struct operation *op) {
         }
         crash_point(CRASH_POINT_GRANT_COMMITTED);
 
-        check_memlock(op);
+        read_memlock(op);
         return 0;
 }
 

@@ -9,6 +9,10 @@
  * nodes with their device numbers in the device's state record before the first change. */
 int grant_run(struct operation *op);
 
+/* QEMU locks all guest RAM for VFIO DMA; below this a small VM already fails to start. Grant
+ * replies with it and the caller's limit. */
+#define GRANT_MEMLOCK_MINIMUM (UINT64_C(1) << 30)
+
 /* Takes a device's grant back: removes the grantee's ACL entry from each node recorded, unless
  * another device's record grants that same node to the same user (a group node, /dev/iommu), and
  * clears the grant from the record (the caller saves or removes it). */

@@ -64,8 +64,7 @@ int kernel_load_device(struct operation *op, const struct pci_address *a, struct
         r = pci_device_load(NULL, a, ret);
         if (r == -ENODEV)
                 return operation_fail(op, VFIO_PT_ERROR_NO_SUCH_DEVICE, r,
-                                      "No PCI device at %s (any more). 'vfio-passthroughctl list' shows the devices "
-                                      "present.",
+                                      "No PCI device at %s (any more).",
                                       pci_address_format(a, name));
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "Could not read PCI device %s: %s",

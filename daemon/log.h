@@ -19,3 +19,4 @@ int log_full_errno(int priority, int error, const char *format, ...) _printf_(3,
 #define log_error(...) log_full(LOG_ERR, __VA_ARGS__)
 #define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
 #define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, error, __VA_ARGS__)
+#define log_debug_errno(error, ...) log_full_errno(LOG_DEBUG, error, __VA_ARGS__)

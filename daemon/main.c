@@ -11,6 +11,7 @@
 #include "bus-errors.h"
 #include "context.h"
 #include "crash-point.h"
+#include "device-model.h"
 #include "log.h"
 #include "macro.h"
 #include "polkit.h"
@@ -207,6 +208,10 @@ static int context_setup(struct context *c) {
         /* What a previous run moved: log it, make its grants true again, and queue the recovery of
          * what it left half done. */
         reconcile_state(c);
+        /* The Device and Group objects, read once now and kept true from here on. */
+        r = device_model_start(c);
+        if (r < 0)
+                return r;
 
         /* Last: once the name is ours, callers may arrive, so everything must be ready. */
         r = sd_bus_request_name(c->bus, VFIO_PT_BUS_NAME, 0);

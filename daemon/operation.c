@@ -24,7 +24,6 @@ struct operation *operation_free(struct operation *op) {
         free(op->group_node);
         strv_free(op->moved);
         strv_free(op->nodes);
-        free(op->warning);
         free(op->target_user);
         free(op->interrupted);
         strv_free(op->authorized);
@@ -93,9 +92,9 @@ int operation_fail_record(struct operation *op, const struct pci_address *addres
         pci_address_format(address, name);
         (void) state_record_path(op->state_dir, address, &path);
         return operation_fail(op, VFIO_PT_ERROR_CORRUPT_RECORD, -EBADMSG,
-                              "The daemon's record of %s (%s) cannot be read: %s. Nothing was changed. An "
-                              "administrator can drop the record with Forget (vfio-passthroughctl forget %s).",
-                              name, path ?: "?", problem ?: "malformed", name);
+                              "The daemon's record of %s (%s) cannot be read: %s. Nothing was changed; Forget "
+                              "drops the record.",
+                              name, path ?: "?", problem ?: "malformed");
 }
 
 int operation_check_authorized(struct operation *op, const char *name) {

@@ -55,6 +55,7 @@ struct operation {
         const char *kmod_dir;
         uint64_t settle_usec; /* how long to wait for the kernel or udev to finish one step */
         int completion_fd;    /* where the worker posts the finished operation */
+        bool object_reply;    /* called on a Device object: object paths and its reply shapes */
 
         /* Outputs: written by the worker. */
         int result;
@@ -65,7 +66,7 @@ struct operation {
         bool group_viable; /* Attach */
         char **moved;      /* Attach: moved to vfio-pci; Restore: restored */
         char **nodes;      /* Grant */
-        char *warning;     /* Grant */
+        uint64_t memlock_limit; /* Grant: the caller's RLIMIT_MEMLOCK; UINT64_MAX: unlimited or unknown */
         int recovered;     /* Recover: the intent found (enum record_intent) */
 };
 

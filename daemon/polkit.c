@@ -225,9 +225,8 @@ static int judge_reply(const struct polkit_check *check, sd_bus_message *reply, 
                 return 1;
         if (challenge && !check->interactive)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                         "Authentication is required for %s. Call again allowing interactive "
-                                         "authorization, with a polkit agent running (vfio-passthroughctl does "
-                                         "both on a terminal).",
+                                         "Authentication is required for %s, and the call did not allow "
+                                         "interactive authorization.",
                                          check->action);
         if (dismissed)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit-log.h"
+#include "device-model.h"
 #include "grant.h"
 #include "kernel-lock.h"
 #include "kernel-steps.h"
@@ -45,6 +46,7 @@ static void set_note(struct context *c, const struct pci_address *address, char 
         }
         free(n->text);
         n->text = text;
+        device_model_invalidate(c, address);
 }
 
 const char *recovery_note(const struct context *c, const struct pci_address *address) {
@@ -211,9 +213,8 @@ void recovery_finish(struct context *c, const struct operation *op) {
                 audit_log_operation(op, "failed", op->error_name, op->error_message);
                 (void) strdup_printf(&note,
                                      INTERRUPTED "%s. Recovering it at start-up failed: %s. The record is kept; the "
-                                     "next start tries again, and 'vfio-passthroughctl restore %s' gives the device "
-                                     "back to the host.",
-                                     what, op->error_message ?: "see the journal", op->name);
+                                     "next start tries again, and a Restore gives the device back to the host.",
+                                     what, op->error_message ?: "see the journal");
         } else {
                 audit_log_operation(op, "done", NULL, NULL);
                 switch (op->recovered) {

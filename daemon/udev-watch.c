@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 
 #include "bus-api.h"
+#include "device-model.h"
 #include "grant.h"
 #include "log.h"
 #include "macro.h"
@@ -56,7 +57,10 @@ static void on_vfio_event(struct context *c, struct udev_device *d) {
         if (!action || (strcmp(action, "add") != 0 && strcmp(action, "change") != 0))
                 return;
         group = vfio_event_group(d);
-        if (group < 0 || worker_group_busy(c, group))
+        if (group < 0)
+                return;
+        device_model_invalidate_group(c, group);
+        if (worker_group_busy(c, group))
                 return;
         log_debug("uevent %s for VFIO node %s (group %d)", action, udev_device_get_sysname(d), group);
         grant_reapply_group(c->state_dir, group);
@@ -82,10 +86,20 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
                                 on_vfio_event(c, d);
                         continue;
                 }
+                /* A disk or an interface came or went: what the host uses may have changed. */
+                if (subsystem && (strcmp(subsystem, "block") == 0 || strcmp(subsystem, "net") == 0)) {
+                        device_model_invalidate(c, NULL);
+                        continue;
+                }
                 if (!action || !sysname || pci_address_canonicalize(sysname, name) < 0)
                         continue;
 
                 log_debug("uevent %s %s (driver %s)", action, name, udev_device_get_driver(d) ?: "none");
+                {
+                        struct pci_address a;
+                        if (pci_address_parse(name, &a) >= 0)
+                                device_model_invalidate(c, &a);
+                }
                 r = bus_api_emit_device_changed(c, name, action, udev_device_get_driver(d));
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit DeviceChanged for %s", name);
@@ -106,6 +120,10 @@ int udev_watch_start(struct context *c) {
                 r = udev_monitor_filter_add_match_subsystem_devtype(c->monitor, "vfio", NULL);
         if (r >= 0)
                 r = udev_monitor_filter_add_match_subsystem_devtype(c->monitor, "vfio-dev", NULL);
+        if (r >= 0)
+                r = udev_monitor_filter_add_match_subsystem_devtype(c->monitor, "block", NULL);
+        if (r >= 0)
+                r = udev_monitor_filter_add_match_subsystem_devtype(c->monitor, "net", NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to filter the udev monitor");
         r = udev_monitor_enable_receiving(c->monitor);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bus-operations.h"
+#include "device-model.h"
 #include "recovery.h"
 #include "vfio-passthrough-bus.h"
 #include "log.h"
@@ -39,7 +40,17 @@ static void *worker_thread(void *userdata) {
         return NULL;
 }
 
+/* Busy changes when an operation is queued or leaves the queue, and what it did changes the
+ * rest. */
+static void operation_touched(struct context *c, const struct operation *op) {
+        if (op->iommu_group >= 0)
+                device_model_invalidate_group(c, op->iommu_group);
+        else
+                device_model_invalidate(c, &op->address);
+}
+
 static void unlink_operation(struct context *c, struct operation *op) {
+        operation_touched(c, op);
         for (struct operation **p = &c->operations; *p; p = &(*p)->next)
                 if (*p == op) {
                         *p = op->next;
@@ -157,10 +168,8 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
                 bus_operation_reply_error(op, -ETIMEDOUT,
                                           "%s of %s did not finish within %.1f s: the kernel is still working on it "
                                           "(an unbind waits until every program has closed the device). Further "
-                                          "calls on IOMMU group %d wait until it returns; check the device with "
-                                          "'vfio-passthroughctl show %s' later.",
-                                          operation_kind_to_string(op->kind), op->name, seconds, op->iommu_group,
-                                          op->name);
+                                          "calls on IOMMU group %d wait until it returns.",
+                                          operation_kind_to_string(op->kind), op->name, seconds, op->iommu_group);
                 op->replied = true;
                 return 0;
         }
@@ -213,6 +222,9 @@ int worker_submit(struct context *c, struct operation *op) {
         while (*tail)
                 tail = &(*tail)->next;
         *tail = op;
+        /* Busy, announced before the worker changes anything. */
+        operation_touched(c, op);
+        device_model_refresh_now(c);
         for (struct operation *o = c->operations; o != op; o = o->next)
                 if (operations_conflict(o, op)) {
                         log_info("%s of %s waits for an earlier operation on IOMMU group %d.",
@@ -221,6 +233,14 @@ int worker_submit(struct context *c, struct operation *op) {
                 }
         start_ready(c);
         return 0;
+}
+
+bool worker_recovering(const struct context *c, int iommu_group, const struct pci_address *address) {
+        for (const struct operation *op = c->operations; op; op = op->next)
+                if (op->kind == OPERATION_RECOVER &&
+                    (iommu_group >= 0 ? op->iommu_group == iommu_group : pci_address_equal(&op->address, address)))
+                        return true;
+        return false;
 }
 
 bool worker_group_busy(struct context *c, int iommu_group) {
@@ -240,9 +260,8 @@ static int on_stop_grace(sd_event_source *source, uint64_t usec, void *userdata)
                         continue;
                 bus_operation_reply_interrupted(op,
                                            "The daemon is stopping while %s of %s is under way (the kernel has not "
-                                           "returned yet). Its next start finishes or rolls back what was begun; "
-                                           "'vfio-passthroughctl show %s' tells which.",
-                                           operation_kind_to_string(op->kind), op->name, op->name);
+                                           "returned yet). Its next start finishes or rolls back what was begun.",
+                                           operation_kind_to_string(op->kind), op->name);
                 op->replied = true;
         }
         return sd_event_exit(c->event, 0);

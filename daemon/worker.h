@@ -20,6 +20,10 @@ int worker_submit(struct context *c, struct operation *op);
 /* Whether an operation on this IOMMU group is queued or running. */
 bool worker_group_busy(struct context *c, int iommu_group);
 
+/* Whether start-up recovery is queued or running for the group (or, without one, the device):
+ * a record's intent is an interrupted operation then, not one under way. */
+bool worker_recovering(const struct context *c, int iommu_group, const struct pci_address *address);
+
 /* SIGTERM: queued calls are answered Error.Interrupted at once; running ones get a few seconds to
  * finish, then are answered Error.Interrupted too, and the event loop exits. */
 int worker_stop(struct context *c);

@@ -9,6 +9,13 @@
 #define VFIO_PT_BUS_NAME "org.vfio.Passthrough1"
 #define VFIO_PT_OBJECT_PATH "/org/vfio/Passthrough1"
 #define VFIO_PT_INTERFACE "org.vfio.Passthrough1"
+/* One object per PCI function and per IOMMU group below the manager (bus-path.h). */
+#define VFIO_PT_DEVICES_PATH VFIO_PT_OBJECT_PATH "/devices"
+#define VFIO_PT_GROUPS_PATH VFIO_PT_OBJECT_PATH "/groups"
+#define VFIO_PT_DEVICE_INTERFACE VFIO_PT_INTERFACE ".Device"
+#define VFIO_PT_GROUP_INTERFACE VFIO_PT_INTERFACE ".Group"
+/* Owner and Grantee of a device nobody owns or was granted: uid_t's "no user". */
+#define VFIO_PT_NO_UID UINT32_C(4294967295)
 
 #define VFIO_PT_ERROR_PREFIX "org.vfio.Passthrough1.Error."
 #define VFIO_PT_ERROR_INVALID_ADDRESS VFIO_PT_ERROR_PREFIX "InvalidAddress"

@@ -153,7 +153,7 @@ static void corrupt_record(Fixture *f, const char *text, const char *problem) {
                 reply = call(f, methods[i], g_variant_new("(st)", NIC, (guint64) 0), &error);
                 assert_dbus_error(error, VFIO_PT_ERROR_CORRUPT_RECORD);
                 g_assert_nonnull(strstr(error->message, path));
-                g_assert_nonnull(strstr(error->message, "forget"));
+                g_assert_nonnull(strstr(error->message, "Forget drops the record"));
                 harness_assert_nothing_changed(&f->h, &before);
         }
 

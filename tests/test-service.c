@@ -294,7 +294,7 @@ static void test_busctl_introspect(Fixture *f, gconstpointer data) {
         g_assert_nonnull(strstr(out, ".Restore"));
         g_assert_nonnull(strstr(out, ".Grant"));
         g_assert_nonnull(strstr(out, "sbas"));
-        g_assert_nonnull(strstr(out, "suass"));
+        g_assert_nonnull(strstr(out, "suastt"));
 
         g_clear_pointer(&out, g_free);
         g_clear_pointer(&err, g_free);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vfio-nodes.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "macro.h"
+#include "strv.h"
+#include "sysfs.h"
+
+const char *vfio_group_node(int iommu_group, char buf[static VFIO_GROUP_NODE_MAX]) {
+        snprintf(buf, VFIO_GROUP_NODE_MAX, "/dev/vfio/%d", iommu_group);
+        return buf;
+}
+
+bool vfio_node_exists(const char *path) {
+        struct stat st;
+        return stat(path, &st) >= 0 && S_ISCHR(st.st_mode);
+}
+
+static bool cdev_name_valid(const char *name) {
+        const char *n = name + strlen("vfio");
+        return strncmp(name, "vfio", 4) == 0 && *n != '\0' && strlen(n) <= 10 && strspn(n, "0123456789") == strlen(n);
+}
+
+static int push_unique(char ***nodes, const char *path) {
+        if (strv_contains(*nodes, path))
+                return 0;
+        return strv_push(nodes, path);
+}
+
+int vfio_nodes_add_cdev(const struct pci_address *a, char ***nodes) {
+        _cleanup_(closedirp) DIR *dir = NULL;
+        char path[PATH_MAX];
+        struct dirent *de;
+        int r;
+
+        r = pci_device_path(a, "vfio-dev", path, sizeof(path));
+        if (r < 0)
+                return r;
+        dir = opendir(path);
+        while (dir && (de = readdir(dir))) {
+                if (!cdev_name_valid(de->d_name))
+                        continue;
+                snprintf(path, sizeof(path), "/dev/vfio/devices/%s", de->d_name);
+                if (vfio_node_exists(path)) {
+                        r = push_unique(nodes, path);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int vfio_nodes_of_device(const struct pci_address *address, int iommu_group, char ***nodes) {
+        char group_node[VFIO_GROUP_NODE_MAX];
+        int r;
+
+        if (iommu_group >= 0 && vfio_node_exists(vfio_group_node(iommu_group, group_node))) {
+                r = push_unique(nodes, group_node);
+                if (r < 0)
+                        return r;
+        }
+        r = vfio_nodes_add_cdev(address, nodes);
+        if (r < 0)
+                return r;
+        if (vfio_node_exists("/dev/iommu"))
+                return push_unique(nodes, "/dev/iommu");
+        return 0;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "pci-address.h"
+
+/* The one place that knows the /dev nodes through which VFIO reaches a device: its group's
+ * /dev/vfio/GROUP, on kernels with the VFIO device cdev its /dev/vfio/devices/vfioN (named by
+ * devices/ADDR/vfio-dev/), and /dev/iommu where IOMMUFD exists. */
+
+#define VFIO_GROUP_NODE_MAX 32
+
+/* "/dev/vfio/6". */
+const char *vfio_group_node(int iommu_group, char buf[static VFIO_GROUP_NODE_MAX]);
+
+/* Whether path is a character device now. */
+bool vfio_node_exists(const char *path);
+
+/* Adds the device's cdev node, when it has one, to *nodes (unless there already). */
+int vfio_nodes_add_cdev(const struct pci_address *address, char ***nodes);
+
+/* Every node that exists now for a device on vfio-pci in iommu_group: the group node, its cdev,
+ * /dev/iommu. */
+int vfio_nodes_of_device(const struct pci_address *address, int iommu_group, char ***nodes);
