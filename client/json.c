@@ -8,7 +8,13 @@ void json_writer_init(struct json_writer *w, FILE *f) {
         *w = (struct json_writer) { .f = f };
 }
 
+void json_writer_init_compact(struct json_writer *w, FILE *f) {
+        *w = (struct json_writer) { .f = f, .compact = true };
+}
+
 static void write_indent(struct json_writer *w, unsigned depth) {
+        if (w->compact)
+                return;
         fputc('\n', w->f);
         for (unsigned i = 0; i < depth; i++)
                 fputs("  ", w->f);
@@ -118,7 +124,7 @@ void json_key(struct json_writer *w, const char *key) {
         }
         begin_value(w);
         write_escaped(w->f, key);
-        fputs(": ", w->f);
+        fputs(w->compact ? ":" : ": ", w->f);
         w->after_key = true;
 }
 

@@ -18,9 +18,11 @@ struct json_writer {
         bool has_items[JSON_MAX_DEPTH]; /* whether the container at each depth has a member yet */
         bool after_key;                 /* the next value completes a "key": pair */
         int error;                      /* first negative errno, 0 while all is well */
+        bool compact;                   /* all on one line: one document per line, for streams */
 };
 
 void json_writer_init(struct json_writer *w, FILE *f);
+void json_writer_init_compact(struct json_writer *w, FILE *f);
 
 void json_begin_object(struct json_writer *w);
 void json_end_object(struct json_writer *w);

@@ -37,6 +37,7 @@ static const struct verb verbs[] = {
         { "grant", "DEVICE [USER]", "Give USER (default: you) access to the device's /dev/vfio nodes", 1, 2, 0,
           verb_grant },
         { "forget", "DEVICE", "Drop the service's record of a device (administrators)", 1, 1, 0, verb_forget },
+        { "monitor", "", "Print each change of a device or group as it happens", 0, 0, 0, verb_monitor },
 };
 
 static void help(void) {

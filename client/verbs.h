@@ -25,3 +25,4 @@ int verb_attach(int argc, char *argv[], const struct options *options);
 int verb_restore(int argc, char *argv[], const struct options *options);
 int verb_grant(int argc, char *argv[], const struct options *options);
 int verb_forget(int argc, char *argv[], const struct options *options);
+int verb_monitor(int argc, char *argv[], const struct options *options);

@@ -8,6 +8,8 @@
  * against the shipped XML, interface by interface. */
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +436,55 @@ static void test_options(Fixture *f, gconstpointer data) {
         }
 }
 
+/* vfio-passthroughctl monitor: a line per change, as it happens, text and JSON. */
+static void test_monitor(Fixture *f, gconstpointer data) {
+        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GSubprocess) text = NULL, json = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *text_out = NULL, *json_out = NULL;
+        g_auto(GStrv) lines = NULL;
+        guint objects = 0;
+
+        g_subprocess_launcher_setenv(launcher, "DBUS_SYSTEM_BUS_ADDRESS", f->h.bus.address, TRUE);
+        g_subprocess_launcher_unsetenv(launcher, "LD_PRELOAD");
+        text = g_subprocess_launcher_spawn(launcher, &error, CTL_PATH, "monitor", NULL);
+        g_assert_no_error(error);
+        json = g_subprocess_launcher_spawn(launcher, &error, CTL_PATH, "--json", "monitor", NULL);
+        g_assert_no_error(error);
+        /* Both have their matches in place once a call of theirs would be answered. */
+        g_usleep(500000);
+
+        device_call_ok(f, "Attach", g_variant_new("(@a{sv})", no_options()));
+        drain(f, 300);
+        g_subprocess_send_signal(text, SIGTERM);
+        g_subprocess_send_signal(json, SIGTERM);
+        g_assert_true(g_subprocess_communicate_utf8(text, NULL, NULL, &text_out, NULL, &error));
+        g_assert_true(g_subprocess_communicate_utf8(json, NULL, NULL, &json_out, NULL, &error));
+        g_test_message("monitor:\n%s", text_out);
+        g_test_message("monitor --json:\n%s", json_out);
+
+        g_assert_nonnull(strstr(text_out, NIC ": Busy=yes\n"));
+        g_assert_nonnull(strstr(text_out, " Driver='vfio-pci'"));
+        g_assert_nonnull(strstr(text_out, "group 6: Viable=yes"));
+        /* One JSON object a line, each naming the object and what changed. */
+        lines = g_strsplit(g_strstrip(json_out), "\n", -1);
+        for (char **l = lines; *l; l++) {
+                g_autoptr(JsonParser) parser = json_parser_new();
+                JsonObject *o;
+
+                g_assert_true(json_parser_load_from_data(parser, *l, -1, &error));
+                o = json_node_get_object(json_parser_get_root(parser));
+                g_assert_true(json_object_has_member(o, "object"));
+                g_assert_true(json_object_has_member(o, "changed"));
+                objects++;
+        }
+        {
+                g_auto(GStrv) text_lines = g_strsplit(g_strstrip(text_out), "\n", -1);
+                g_assert_cmpuint(objects, ==, g_strv_length(text_lines));
+        }
+        g_assert_nonnull(strstr(json_out, "\"Driver\":\"vfio-pci\""));
+}
+
 /* --- introspection against the shipped XML ------------------------------------------------------ */
 
 static const GDBusInterfaceInfo *find_interface(GDBusNodeInfo *node, const char *name) {
@@ -563,6 +614,7 @@ int main(int argc, char **argv) {
                    fixture_teardown);
         g_test_add("/objects/hotplug", Fixture, NULL, fixture_setup, test_hotplug, fixture_teardown);
         g_test_add("/objects/options", Fixture, NULL, fixture_setup, test_options, fixture_teardown);
+        g_test_add("/objects/monitor", Fixture, NULL, fixture_setup, test_monitor, fixture_teardown);
         g_test_add("/objects/introspection-matches-xml", Fixture, NULL, fixture_setup, test_introspection_matches_xml,
                    fixture_teardown);
         return g_test_run();
