@@ -238,7 +238,7 @@ static int run_operation(const char *method, const char *device, const struct op
          * ask before, and after. The first also answers a wrong address before any password
          * prompt; the second is only for the printout, which makes do without it. */
         if (!options->json) {
-                r = device_describe(bus, address, &before_reply, &before);
+                r = device_describe(bus, address, false, &before_reply, &before);
                 if (r < 0)
                         return r;
         }
@@ -248,7 +248,7 @@ static int run_operation(const char *method, const char *device, const struct op
                 return r;
 
         if (!options->json)
-                (void) device_describe(bus, address, &after_reply, &after);
+                (void) device_describe(bus, address, false, &after_reply, &after);
 
         r = print(reply, &(struct operation) {
                 .address = address,

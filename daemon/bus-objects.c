@@ -168,6 +168,22 @@ static int method_device_forget(sd_bus_message *m, void *userdata, sd_bus_error 
         return device_method(m, userdata, error, OPERATION_FORGET);
 }
 
+/* Reads the device and the rest of its group again now, for what nothing announces (a mount in
+ * another mount namespace, a driver_override written by another tool), announces the changes,
+ * then replies: a caller that reads the properties after the reply sees them as they are. */
+static int method_device_refresh(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const struct device_state *s = userdata;
+        struct context *c = s->context;
+        struct pci_address address = s->address;
+        int group = s->iommu_group;
+
+        /* The refresh may replace s: nothing of it is used after this point. */
+        device_model_invalidate(c, &address);
+        device_model_invalidate_group(c, group);
+        device_model_refresh_now(c);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 /* --- vtables ------------------------------------------------------------------------------------ */
 
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
@@ -227,6 +243,11 @@ static const sd_bus_vtable device_vtable[] = {
                                 SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_NO_RESULT,
                                 method_device_forget,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Refresh",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_device_refresh,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -338,6 +338,35 @@ static void test_change_by_another_tool(Fixture *f, gconstpointer data) {
         assert_known_is_current(f, NIC_PATH, VFIO_PT_DEVICE_INTERFACE);
 }
 
+/* Another tool writes driver_override: no uevent, so the object keeps the old value until
+ * someone asks for a Refresh, which announces it before it replies. */
+static void test_refresh(Fixture *f, gconstpointer data) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = NULL, gone = NULL;
+        g_autoptr(GPtrArray) lines = NULL;
+        g_autofree char *syspath = fake_pci_device_syspath(NIC);
+        guint first;
+
+        remember_all(f, NIC_PATH, VFIO_PT_DEVICE_INTERFACE);
+        first = f->signals->len;
+        umockdev_testbed_set_attribute(f->h.testbed, syspath, "driver_override", "vfio-pci\n");
+        drain(f, 300);
+        lines = changes(f, first, NIC_PATH);
+        g_assert_cmpint(find_line(lines, "DriverOverride='vfio-pci'", 0), <, 0);
+
+        reply = device_call(f, "Refresh", NULL, &error);
+        g_assert_no_error(error);
+        drain(f, 100);
+        g_ptr_array_unref(lines);
+        lines = changes(f, first, NIC_PATH);
+        g_assert_cmpint(find_line(lines, "DriverOverride='vfio-pci'", 0), >=, 0);
+        assert_known_is_current(f, NIC_PATH, VFIO_PT_DEVICE_INTERFACE);
+
+        gone = object_call(f, VFIO_PT_DEVICES_PATH "/0000_7f_00_0", VFIO_PT_DEVICE_INTERFACE, "Refresh", NULL, NULL,
+                           &error);
+        g_assert_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT);
+}
+
 static gboolean saw_signal(Fixture *f, guint first, const char *member, const char *object) {
         for (guint i = first; i < f->signals->len; i++) {
                 g_autoptr(GVariant) params = NULL;
@@ -612,6 +641,7 @@ int main(int argc, char **argv) {
                    fixture_teardown);
         g_test_add("/objects/change-by-another-tool", Fixture, NULL, fixture_setup, test_change_by_another_tool,
                    fixture_teardown);
+        g_test_add("/objects/refresh", Fixture, NULL, fixture_setup, test_refresh, fixture_teardown);
         g_test_add("/objects/hotplug", Fixture, NULL, fixture_setup, test_hotplug, fixture_teardown);
         g_test_add("/objects/options", Fixture, NULL, fixture_setup, test_options, fixture_teardown);
         g_test_add("/objects/monitor", Fixture, NULL, fixture_setup, test_monitor, fixture_teardown);
