@@ -149,9 +149,22 @@ void harness_start(struct harness *h) {
         harness_start_with(h, &defaults);
 }
 
+/* A test that hangs fails on its own, naming itself, long before meson's timeout for the whole
+ * program (which valgrind multiplies): one hang would otherwise cost the suite most of an hour. */
+#define TEST_WATCHDOG_SEC 300
+
+static void on_watchdog(int signal) {
+        static const char message[] = "Bail out! watchdog: this test hung for " G_STRINGIFY(TEST_WATCHDOG_SEC) " s\n";
+
+        (void) !write(STDOUT_FILENO, message, sizeof(message) - 1);
+        abort();
+}
+
 void harness_start_with(struct harness *h, const struct harness_options *options) {
         g_autoptr(GError) error = NULL;
 
+        signal(SIGALRM, on_watchdog);
+        alarm(TEST_WATCHDOG_SEC);
         memset(h, 0, sizeof(*h));
         h->options = *options;
         h->tmpdir = g_dir_make_tmp("vfio-pt-test-XXXXXX", &error);
@@ -161,6 +174,8 @@ void harness_start_with(struct harness *h, const struct harness_options *options
 
         h->testbed = umockdev_testbed_new();
         fake_pci_tree_add(h->testbed);
+        if (options->populate)
+                options->populate(h->testbed);
         if (options->emulate_kernel) {
                 h->state_dir = g_build_filename(h->tmpdir, "state", NULL);
                 h->kmod_dir = g_build_filename(h->tmpdir, "no-modules", NULL);
@@ -184,6 +199,18 @@ void harness_kill_polkitd(struct harness *h) {
         polkitd_kill(&h->bus, &h->polkitd_pid);
 }
 
+/* The bus must have dropped the old owner before a new one can be recognized. Bounded: a process
+ * that inherited the daemon's bus connection would keep the name forever. */
+static void wait_name_released(struct harness *h) {
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        while (name_has_owner(h)) {
+                if (g_get_monotonic_time() > deadline)
+                        g_error("%s is still owned 30 s after its daemon exited", VFIO_PT_BUS_NAME);
+                g_usleep(10000);
+        }
+}
+
 void harness_restart_daemon(struct harness *h) {
         int status;
 
@@ -191,9 +218,7 @@ void harness_restart_daemon(struct harness *h) {
         kill(h->daemon_pid, SIGKILL);
         g_assert_cmpint(waitpid(h->daemon_pid, &status, 0), ==, h->daemon_pid);
         h->daemon_pid = 0;
-        /* The bus must have dropped the old owner before a new one can be recognized. */
-        while (name_has_owner(h))
-                g_usleep(10000);
+        wait_name_released(h);
         start_daemon(h);
 }
 
@@ -216,8 +241,7 @@ int harness_wait_daemon_exit(struct harness *h) {
 
 void harness_start_daemon(struct harness *h) {
         g_assert_cmpint(h->daemon_pid, ==, 0);
-        while (name_has_owner(h))
-                g_usleep(10000);
+        wait_name_released(h);
         start_daemon(h);
 }
 
@@ -266,6 +290,7 @@ void harness_stop(struct harness *h) {
         g_free(h->tmpdir);
         g_free(h->daemon_log);
         memset(h, 0, sizeof(*h));
+        alarm(0);
 }
 
 static void append_args(GPtrArray *argv, const char *first, va_list ap) {
