@@ -63,8 +63,10 @@ static void empty_to_null(const char **s) {
                 *s = NULL;
 }
 
-int device_info_read(sd_bus_message *m, struct device_info *ret) {
-        struct device_info d = { .iommu_group = -1, .numa_node = -1, .vfio_ready = -1 };
+typedef int (*read_value_fn)(sd_bus_message *m, const char *key, struct device_info *d);
+
+/* An a{sv} of a device, each entry handed to read_value. */
+static int read_dictionary(sd_bus_message *m, read_value_fn read_value, struct device_info *d) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -74,39 +76,16 @@ int device_info_read(sd_bus_message *m, struct device_info *ret) {
                 const char *key;
 
                 r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return r;
-                r = read_entry_value(m, key, &d);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = read_value(m, key, d);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
         }
         if (r < 0)
                 return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-
-        empty_to_null(&d.address);
-        empty_to_null(&d.vendor_name);
-        empty_to_null(&d.device_name);
-        empty_to_null(&d.class_name);
-        empty_to_null(&d.driver);
-        empty_to_null(&d.driver_override);
-        empty_to_null(&d.vfio_note);
-        empty_to_null(&d.original_driver);
-        empty_to_null(&d.record_problem);
-        empty_to_null(&d.interrupted);
-        empty_to_null(&d.recovery);
-        d.host_use_known = d.host_use != NULL;
-        empty_to_null(&d.host_use);
-        if (!d.address)
-                return -EBADMSG;
-
-        *ret = d;
-        return 0;
+        return sd_bus_message_exit_container(m);
 }
 
 /* The Device object's properties that differ from the dictionary's keys in type or meaning. */
@@ -162,29 +141,27 @@ static int finish(struct device_info *d) {
         return d->address ? 0 : -EBADMSG;
 }
 
+int device_info_read(sd_bus_message *m, struct device_info *ret) {
+        struct device_info d = { .iommu_group = -1, .numa_node = -1, .vfio_ready = -1 };
+        int r;
+
+        r = read_dictionary(m, read_entry_value, &d);
+        if (r < 0)
+                return r;
+        /* A dictionary without the HostUse key: the daemon could not tell. */
+        d.host_use_known = d.host_use != NULL;
+        r = finish(&d);
+        if (r < 0)
+                return r;
+        *ret = d;
+        return 0;
+}
+
 int device_info_read_object(sd_bus_message *m, struct device_info *ret) {
         struct device_info d = { .iommu_group = -1, .numa_node = -1, .vfio_ready = -1 };
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return r;
-                r = read_object_value(m, key, &d);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        r = read_dictionary(m, read_object_value, &d);
         if (r < 0)
                 return r;
         /* The object always has HostUse; while Busy it is the value read before. */
