@@ -399,6 +399,13 @@ else
     flunk "[7] attach + grant again for the SIGKILL test"
 fi
 
+# ------------------------------------------------------------------ [objects] the D-Bus objects
+# shellcheck source=tests/vm/guest-objects.sh
+. "$here/guest-objects.sh"
+t=$(date +%s.%N)
+objects_tests
+echo "object tests took $(since "$t") s"
+
 # ------------------------------------------------------------------ [crash] killed at any instant
 # shellcheck source=tests/vm/guest-crash.sh
 . "$here/guest-crash.sh"
