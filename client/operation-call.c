@@ -19,12 +19,9 @@ static int build_call(sd_bus_message *call, const struct options *options, const
         r = sd_bus_message_set_allow_interactive_authorization(call, options->ask_password);
         if (r < 0)
                 return r;
-        if (user) {
-                r = sd_bus_message_append(call, "s", user);
-                if (r < 0)
-                        return r;
-        }
         r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0 && user && *user)
+                r = sd_bus_message_append(call, "{sv}", "user", "s", user);
         if (r >= 0 && (options->operation_flags & VFIO_PT_FLAG_FORCE))
                 r = sd_bus_message_append(call, "{sv}", "force", "b", 1);
         if (r >= 0 && (options->operation_flags & VFIO_PT_FLAG_GROUP))

@@ -86,9 +86,12 @@ static int get_blockers(sd_bus *bus, const char *path, const char *interface, co
 
 /* --- methods ------------------------------------------------------------------------------------ */
 
-/* The options of a Device method: "force" and "group" (booleans), where the method knows them.
- * An unknown key, or one of the wrong type, is refused rather than ignored. */
-static int read_options(sd_bus_message *m, enum operation_kind kind, uint64_t *ret_flags, sd_bus_error *error) {
+/* The options of a Device method: "force" and "group" (booleans) and, for Grant, "user" (a
+ * string), where the method knows them. An unknown key, or one of the wrong type, is refused
+ * rather than ignored. */
+static int read_options(sd_bus_message *m, enum operation_kind kind, uint64_t *ret_flags, const char **ret_user,
+                        sd_bus_error *error) {
+        const char *user = NULL;
         uint64_t flags = 0;
         int r;
 
@@ -103,6 +106,16 @@ static int read_options(sd_bus_message *m, enum operation_kind kind, uint64_t *r
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
+                if (streq_ptr(key, "user") && kind == OPERATION_GRANT) {
+                        r = sd_bus_message_read(m, "v", "s", &user);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, VFIO_PT_ERROR_INVALID_ARGUMENT,
+                                                         "The option 'user' is a string.");
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (streq_ptr(key, "force") && (kind == OPERATION_DETACH || kind == OPERATION_ATTACH))
                         bit = VFIO_PT_FLAG_FORCE;
                 else if (streq_ptr(key, "group") && kind != OPERATION_FORGET)
@@ -127,25 +140,21 @@ static int read_options(sd_bus_message *m, enum operation_kind kind, uint64_t *r
         if (r < 0)
                 return r;
         *ret_flags = flags;
+        *ret_user = user ?: "";
         return 0;
 }
 
 static int device_method(sd_bus_message *m, void *userdata, sd_bus_error *error, enum operation_kind kind) {
         const struct device_state *s = userdata;
         struct context *c = s->context;
-        const char *user = NULL;
+        const char *user;
         uint64_t flags;
         int r;
 
-        if (kind == OPERATION_GRANT) {
-                r = sd_bus_message_read(m, "s", &user);
-                if (r < 0)
-                        return r;
-        }
-        r = read_options(m, kind, &flags, error);
+        r = read_options(m, kind, &flags, &user, error);
         if (r < 0)
                 return r;
-        return bus_operation_start(m, c, kind, s->name, user, flags, true, error);
+        return bus_operation_start(m, c, kind, s->name, kind == OPERATION_GRANT ? user : NULL, flags, true, error);
 }
 
 static int method_device_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -235,7 +244,7 @@ static const sd_bus_vtable device_vtable[] = {
                                 method_device_restore,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Grant",
-                                SD_BUS_ARGS("s", user, "a{sv}", options),
+                                SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("u", uid, "as", nodes, "t", memlock_limit, "t", memlock_minimum),
                                 method_device_grant,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

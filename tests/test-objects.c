@@ -297,7 +297,7 @@ static void test_cycle_from_signals(Fixture *f, gconstpointer data) {
         assert_known_is_current(f, NIC_GROUP_PATH, VFIO_PT_GROUP_INTERFACE);
 
         first = f->signals->len;
-        device_call_ok(f, "Grant", g_variant_new("(s@a{sv})", "", no_options()));
+        device_call_ok(f, "Grant", g_variant_new("(@a{sv})", no_options()));
         drain(f, 200);
         grant = changes(f, first, NIC_PATH);
         g_assert_cmpint(find_line(grant, "Busy=true", 0), ==, 1);
@@ -445,6 +445,18 @@ static void test_options(Fixture *f, gconstpointer data) {
         g_variant_builder_add(&b, "{sv}", "force", g_variant_new_boolean(TRUE));
         reply = device_call(f, "Restore", g_variant_new("(a{sv})", &b), &error);
         assert_dbus_error(error, VFIO_PT_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+
+        /* "user" belongs to Grant alone, and is a string. */
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "user", g_variant_new_string("nobody"));
+        reply = device_call(f, "Detach", g_variant_new("(a{sv})", &b), &error);
+        assert_dbus_error(error, VFIO_PT_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "user", g_variant_new_uint32(65534));
+        reply = device_call(f, "Grant", g_variant_new("(a{sv})", &b), &error);
+        assert_dbus_error(error, VFIO_PT_ERROR_INVALID_ARGUMENT);
         harness_assert_nothing_changed(&f->h, &before);
 
         /* The replies name objects. */
@@ -462,6 +474,20 @@ static void test_options(Fixture *f, gconstpointer data) {
                 g_assert_cmpstr(group, ==, NIC_GROUP_PATH);
                 g_assert_true(viable);
                 g_assert_cmpuint(g_variant_n_children(moved), ==, 1);
+        }
+
+        /* A grant to someone else names them in the options. */
+        g_clear_pointer(&reply, g_variant_unref);
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "user", g_variant_new_string("65534"));
+        reply = object_call(f, NIC_PATH, VFIO_PT_DEVICE_INTERFACE, "Grant", g_variant_new("(a{sv})", &b), "(uastt)",
+                            &error);
+        g_assert_no_error(error);
+        {
+                guint32 uid;
+
+                g_variant_get_child(reply, 0, "u", &uid);
+                g_assert_cmpuint(uid, ==, 65534);
         }
 }
 

@@ -77,7 +77,7 @@ objects_tests() {
     check "[objects] the Group object says Viable and its node /dev/vfio/$group" \
         test "$(property "$gpath" $group_if Viable) $(property "$gpath" $group_if Node)" = "b true s \"/dev/vfio/$group\""
 
-    as_user_busctl call org.vfio.Passthrough1 "$path" "$dev_if" Grant 'sa{sv}' "" 0
+    as_user_busctl call org.vfio.Passthrough1 "$path" "$dev_if" Grant 'a{sv}' 0
     check "[objects] Grant (to the caller) replies uid $uid and the group node first" \
         grep -q "^uastt $uid [0-9]* \"/dev/vfio/$group\"" <<< "$busctl_out"
     udevadm settle
