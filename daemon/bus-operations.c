@@ -123,6 +123,16 @@ static void reply_refused(struct operation *op, const sd_bus_error *error) {
                 log_warning_errno(r, "Failed to send a refusal");
 }
 
+static void reply_finished(struct operation *op);
+static void reply_early(struct operation *op, int error, const char *message);
+
+/* A bus caller: answered with the results at the end, or with an error as soon as the worker
+ * gives up waiting (Timeout) or the daemon stops (Interrupted). */
+static const struct operation_requester bus_requester = {
+        .finished = reply_finished,
+        .answer_early = reply_early,
+};
+
 static void on_authorized(struct context *c, sd_bus_message *m, int r, const sd_bus_error *error, void *userdata) {
         _cleanup_(operation_freep) struct operation *op = userdata;
 
@@ -133,8 +143,12 @@ static void on_authorized(struct context *c, sd_bus_message *m, int r, const sd_
         }
         r = worker_submit(c, op);
         if (r < 0) {
-                bus_operation_reply_error(op, r, "Could not start %s: %s. Try again.",
-                                          operation_kind_to_string(op->kind), strerror(-r));
+                _cleanup_(freep) char *message = NULL;
+
+                if (asprintf(&message, "Could not start %s: %s. Try again.", operation_kind_to_string(op->kind),
+                             strerror(-r)) < 0)
+                        message = NULL;
+                reply_early(op, r, message ?: "Could not start the operation. Try again.");
                 return;
         }
         TAKE_PTR(op); /* the worker has it now */
@@ -389,6 +403,7 @@ int bus_operation_start(sd_bus_message *m, struct context *c, enum operation_kin
         op->kmod_dir = c->kmod_dir;
         op->settle_usec = c->settle_usec;
         op->message = sd_bus_message_ref(m);
+        op->requester = &bus_requester;
 
         r = pending_add(c, op->caller_uid);
         if (r == -EUSERS)
@@ -541,7 +556,7 @@ static int append_results(sd_bus_message *reply, const struct operation *op) {
         return -EINVAL;
 }
 
-void bus_operation_reply(struct operation *op) {
+static void reply_finished(struct operation *op) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -561,32 +576,16 @@ void bus_operation_reply(struct operation *op) {
                 log_warning_errno(r, "Failed to reply to %s of %s", operation_kind_to_string(op->kind), op->name);
 }
 
-static void reply_error_va(struct operation *op, const char *name, const char *result, const char *format,
-                           va_list ap) {
-        _cleanup_(freep) char *message = NULL;
+/* Error.Timeout, Error.Interrupted (the daemon is stopping), or Error.OperationFailed. */
+static void reply_early(struct operation *op, int error, const char *message) {
+        const char *name = error == -ETIMEDOUT ? VFIO_PT_ERROR_TIMEOUT
+                           : error == -EINTR   ? VFIO_PT_ERROR_INTERRUPTED
+                                               : VFIO_PT_ERROR_OPERATION_FAILED;
+        const char *result = error == -ETIMEDOUT ? "timeout" : error == -EINTR ? "interrupted" : "failed";
         int r;
 
-        if (vasprintf(&message, format, ap) < 0)
-                message = NULL;
         audit_log_operation(op, result, name, message);
-        r = sd_bus_reply_method_errorf(op->message, name, "%s", message ?: "The operation failed.");
+        r = sd_bus_reply_method_errorf(op->message, name, "%s", message);
         if (r < 0)
                 log_warning_errno(r, "Failed to reply to %s of %s", operation_kind_to_string(op->kind), op->name);
-}
-
-void bus_operation_reply_error(struct operation *op, int error, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        reply_error_va(op, error == -ETIMEDOUT ? VFIO_PT_ERROR_TIMEOUT : VFIO_PT_ERROR_OPERATION_FAILED,
-                       error == -ETIMEDOUT ? "timeout" : "failed", format, ap);
-        va_end(ap);
-}
-
-void bus_operation_reply_interrupted(struct operation *op, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        reply_error_va(op, VFIO_PT_ERROR_INTERRUPTED, "interrupted", format, ap);
-        va_end(ap);
 }

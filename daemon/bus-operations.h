@@ -19,12 +19,3 @@ int method_forget(sd_bus_message *m, void *userdata, sd_bus_error *error);
 struct context;
 int bus_operation_start(sd_bus_message *m, struct context *c, enum operation_kind kind, const char *address,
                         const char *user, uint64_t flags, bool object_reply, sd_bus_error *error);
-
-/* Sends the reply for a finished operation: its results or its named error. */
-void bus_operation_reply(struct operation *op);
-
-/* Answers the caller with an error before the operation ended: Error.Timeout for -ETIMEDOUT,
- * Error.OperationFailed otherwise. */
-void bus_operation_reply_error(struct operation *op, int error, const char *format, ...) _printf_(3, 4);
-/* The daemon is stopping: Error.Interrupted. */
-void bus_operation_reply_interrupted(struct operation *op, const char *format, ...) _printf_(2, 3);

@@ -22,6 +22,20 @@ enum operation_kind {
         OPERATION_RECOVER, /* the daemon's own, at start-up (recovery.h): no caller, no message */
 };
 
+struct operation;
+
+/* Whoever asked for an operation (a bus caller, start-up recovery) and how it hears the outcome.
+ * The worker (worker.h) calls these on the main thread and knows nothing else of the requester. */
+struct operation_requester {
+        /* The operation ended; its outputs are final. Not called when answer_early() was. */
+        void (*finished)(struct operation *op);
+        /* The requester is answered before the operation ends, or instead of starting it:
+         * error is -ETIMEDOUT (it takes too long), -EINTR (the daemon is stopping) or another
+         * errno (it could not be started). NULL: the requester waits for the end, whatever it
+         * takes (no timeout). */
+        void (*answer_early)(struct operation *op, int error, const char *message);
+};
+
 /* One privileged call, from the method handler through the worker thread to the reply.
  * The fields are split by who may touch them, which is what keeps the threads apart: the worker
  * reads only the inputs and writes only the outputs; the main thread touches the outputs only
@@ -29,12 +43,13 @@ enum operation_kind {
 struct operation {
         /* Main thread only. */
         struct context *context;
-        sd_bus_message *message;
+        const struct operation_requester *requester;
+        sd_bus_message *message; /* a bus caller's; only bus-operations.c reads it */
         sd_event_source *timeout_source;
         struct operation *next; /* in context->operations */
         pthread_t thread;
         bool running;
-        bool replied; /* the caller has had its answer (a timeout) before the worker returned */
+        bool replied; /* answer_early() was called before the worker returned */
 
         /* Inputs: set before the worker starts, never changed afterwards. */
         enum operation_kind kind;

@@ -78,6 +78,11 @@ static char *describe_intent(const struct device_record *record) {
         return text;
 }
 
+static void recovery_finish(struct operation *op);
+
+/* Recovery has no caller to answer early: it waits for the end, whatever it takes. */
+static const struct operation_requester recovery_requester = { .finished = recovery_finish };
+
 static int queue(struct context *c, const struct pci_address *address, const struct device_record *record) {
         _cleanup_(operation_freep) struct operation *op = NULL;
         _cleanup_(freep) char *what = NULL;
@@ -90,6 +95,7 @@ static int queue(struct context *c, const struct pci_address *address, const str
         op = calloc(1, sizeof(*op));
         if (!op)
                 return -ENOMEM;
+        op->requester = &recovery_requester;
         op->kind = OPERATION_RECOVER;
         op->address = *address;
         pci_address_format(address, op->name);
@@ -205,7 +211,9 @@ int recovery_run(struct operation *op) {
         return -EINVAL;
 }
 
-void recovery_finish(struct context *c, const struct operation *op) {
+/* On the main thread, when the worker is done: turns its end into the device's note. */
+static void recovery_finish(struct operation *op) {
+        struct context *c = op->context;
         const char *what = op->interrupted;
         char *note = NULL;
 

@@ -26,8 +26,6 @@ void recovery_start(struct context *c);
 /* The recovery's work, on the worker thread. */
 int recovery_run(struct operation *op);
 
-/* On the main thread, when the worker is done: turns its end into the device's note. */
-void recovery_finish(struct context *c, const struct operation *op);
 
 /* The note about a device, or NULL. */
 const char *recovery_note(const struct context *c, const struct pci_address *address);

@@ -2,14 +2,15 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "bus-operations.h"
 #include "device-model.h"
-#include "recovery.h"
 #include "vfio-passthrough-bus.h"
 #include "log.h"
 #include "wait.h"
@@ -70,6 +71,21 @@ static int start(struct context *c, struct operation *op) {
         return 0;
 }
 
+/* Answers the requester now, if it wants an answer before the end. */
+_printf_(3, 4) static void answer_early(struct operation *op, int error, const char *format, ...) {
+        _cleanup_(freep) char *message = NULL;
+        va_list ap;
+
+        if (!op->requester->answer_early)
+                return;
+        va_start(ap, format);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
+        va_end(ap);
+        op->requester->answer_early(op, error, message ?: "The operation could not be completed.");
+        op->replied = true;
+}
+
 /* Starts every queued operation that no earlier one (running or queued) blocks: FIFO per group. */
 static void start_ready(struct context *c) {
         struct operation *next;
@@ -93,9 +109,7 @@ static void start_ready(struct context *c) {
                 r = start(c, op);
                 if (r < 0) {
                         log_error_errno(r, "Could not start a worker thread");
-                        if (op->message)
-                                bus_operation_reply_error(op, r, "Could not start a worker thread: %s. Try again.",
-                                                          strerror(-r));
+                        answer_early(op, r, "Could not start a worker thread: %s. Try again.", strerror(-r));
                         unlink_operation(c, op);
                         operation_free(op);
                 }
@@ -111,10 +125,8 @@ static void finish(struct context *c, struct operation *op) {
         op->running = false;
         op->timeout_source = sd_event_source_disable_unref(op->timeout_source);
 
-        if (op->kind == OPERATION_RECOVER)
-                recovery_finish(c, op);
-        else if (!op->replied)
-                bus_operation_reply(op);
+        if (!op->replied)
+                op->requester->finished(op);
         else if (op->error_name)
                 /* The caller heard "Timeout"; the log has the real end. */
                 log_warning("%s of %s finished after its caller was told it timed out: %s (%s)",
@@ -165,18 +177,17 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
                             "it returns.",
                             operation_kind_to_string(op->kind), op->name, (unsigned) op->caller_uid, seconds,
                             op->iommu_group);
-                bus_operation_reply_error(op, -ETIMEDOUT,
-                                          "%s of %s did not finish within %.1f s: the kernel is still working on it "
-                                          "(an unbind waits until every program has closed the device). Further "
-                                          "calls on IOMMU group %d wait until it returns.",
-                                          operation_kind_to_string(op->kind), op->name, seconds, op->iommu_group);
-                op->replied = true;
+                answer_early(op, -ETIMEDOUT,
+                             "%s of %s did not finish within %.1f s: the kernel is still working on it (an unbind "
+                             "waits until every program has closed the device). Further calls on IOMMU group %d "
+                             "wait until it returns.",
+                             operation_kind_to_string(op->kind), op->name, seconds, op->iommu_group);
                 return 0;
         }
-        bus_operation_reply_error(op, -ETIMEDOUT,
-                                  "%s of %s waited %.1f s for an earlier operation on IOMMU group %d that is still "
-                                  "running; nothing was changed. Try again later.",
-                                  operation_kind_to_string(op->kind), op->name, seconds, op->iommu_group);
+        answer_early(op, -ETIMEDOUT,
+                     "%s of %s waited %.1f s for an earlier operation on IOMMU group %d that is still running; "
+                     "nothing was changed. Try again later.",
+                     operation_kind_to_string(op->kind), op->name, seconds, op->iommu_group);
         unlink_operation(c, op);
         operation_free(op);
         return 0;
@@ -204,15 +215,13 @@ int worker_submit(struct context *c, struct operation *op) {
         op->completion_fd = c->completion_fd[1];
         if (c->stopping) {
                 /* Authorized while the daemon was stopping. */
-                if (op->message)
-                        bus_operation_reply_interrupted(op, "The daemon is stopping; %s of %s was not begun. Call "
-                                                        "again once it is back.",
-                                                        operation_kind_to_string(op->kind), op->name);
+                answer_early(op, -EINTR, "The daemon is stopping; %s of %s was not begun. Call again once it is "
+                             "back.", operation_kind_to_string(op->kind), op->name);
                 operation_free(op);
                 return 0;
         }
-        /* The daemon's own recoveries have no caller to time out on. */
-        if (op->message) {
+        /* A requester that waits for the end whatever it takes (recovery) has no timeout. */
+        if (op->requester->answer_early) {
                 r = sd_event_add_time_relative(c->event, &op->timeout_source, CLOCK_MONOTONIC,
                                                c->operation_timeout_usec, 0, on_timeout, op);
                 if (r < 0)
@@ -256,13 +265,12 @@ static int on_stop_grace(sd_event_source *source, uint64_t usec, void *userdata)
         struct context *c = userdata;
 
         for (struct operation *op = c->operations; op; op = op->next) {
-                if (!op->running || op->replied || !op->message)
+                if (!op->running || op->replied)
                         continue;
-                bus_operation_reply_interrupted(op,
-                                           "The daemon is stopping while %s of %s is under way (the kernel has not "
-                                           "returned yet). Its next start finishes or rolls back what was begun.",
-                                           operation_kind_to_string(op->kind), op->name);
-                op->replied = true;
+                answer_early(op, -EINTR,
+                             "The daemon is stopping while %s of %s is under way (the kernel has not returned yet). "
+                             "Its next start finishes or rolls back what was begun.",
+                             operation_kind_to_string(op->kind), op->name);
         }
         return sd_event_exit(c->event, 0);
 }
@@ -279,11 +287,8 @@ int worker_stop(struct context *c) {
                 next = op->next;
                 if (op->running)
                         continue;
-                if (op->message)
-                        bus_operation_reply_interrupted(op,
-                                                   "The daemon is stopping; %s of %s was not begun. Call again "
-                                                   "once it is back.",
-                                                   operation_kind_to_string(op->kind), op->name);
+                answer_early(op, -EINTR, "The daemon is stopping; %s of %s was not begun. Call again once it is "
+                             "back.", operation_kind_to_string(op->kind), op->name);
                 unlink_operation(c, op);
                 operation_free(op);
         }

@@ -14,7 +14,8 @@
 
 int worker_setup(struct context *c);
 
-/* Takes ownership of op (with its message); the reply is sent when it completes or times out. */
+/* Takes ownership of op. Its requester (operation.h) hears the end, or, when it wants one, an early
+ * answer after the operation timeout or when the daemon stops. */
 int worker_submit(struct context *c, struct operation *op);
 
 /* Whether an operation on this IOMMU group is queued or running. */
