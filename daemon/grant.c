@@ -58,9 +58,8 @@ static bool node_is_recorded_device(const struct device_record *record, const st
 
         if (stat(n->path, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != n->rdev)
                 return false;
-        if (strncmp(n->path, "/dev/vfio/devices/", strlen("/dev/vfio/devices/")) != 0)
+        if (vfio_node_classify(n->path, &name) != VFIO_NODE_CDEV)
                 return true;
-        name = n->path + strlen("/dev/vfio/devices/");
         if (pci_address_parse(record->address, &a) < 0 || pci_device_path(&a, "vfio-dev", path, sizeof(path)) < 0 ||
             strlen(path) + strlen(name) + 2 > sizeof(path))
                 return false;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pci-device.h"
+#include "vfio-nodes.h"
 
 /* Where records of another device found at their address are moved, kept for an admin to look at. */
 #define SET_ASIDE_DIR "set-aside"
@@ -100,19 +101,7 @@ static int record_path(const char *state_dir, const struct pci_address *address,
  * be one of the three kinds the daemon grants, so a corrupted record cannot make it touch arbitrary
  * files. */
 static bool node_path_valid(const char *path) {
-        const char *p;
-
-        if (strcmp(path, "/dev/iommu") == 0)
-                return true;
-        if (strncmp(path, "/dev/vfio/devices/vfio", strlen("/dev/vfio/devices/vfio")) == 0)
-                p = path + strlen("/dev/vfio/devices/vfio");
-        else if (strncmp(path, "/dev/vfio/", strlen("/dev/vfio/")) == 0)
-                p = path + strlen("/dev/vfio/");
-        else
-                return false;
-        if (*p == '\0' || strlen(p) > 10)
-                return false;
-        return strspn(p, "0123456789") == strlen(p);
+        return vfio_node_classify(path, NULL) != VFIO_NODE_INVALID;
 }
 
 static bool driver_name_valid(const char *name) {

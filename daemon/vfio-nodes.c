@@ -21,9 +21,34 @@ bool vfio_node_exists(const char *path) {
         return stat(path, &st) >= 0 && S_ISCHR(st.st_mode);
 }
 
+static bool decimal_valid(const char *n);
+
 static bool cdev_name_valid(const char *name) {
-        const char *n = name + strlen("vfio");
-        return strncmp(name, "vfio", 4) == 0 && *n != '\0' && strlen(n) <= 10 && strspn(n, "0123456789") == strlen(n);
+        return strncmp(name, "vfio", 4) == 0 && decimal_valid(name + strlen("vfio"));
+}
+
+static bool decimal_valid(const char *n) {
+        return *n != '\0' && strlen(n) <= 10 && strspn(n, "0123456789") == strlen(n);
+}
+
+#define CDEV_DIR "/dev/vfio/devices/"
+
+enum vfio_node_kind vfio_node_classify(const char *path, const char **ret_name) {
+        if (ret_name)
+                *ret_name = NULL;
+        if (strcmp(path, "/dev/iommu") == 0)
+                return VFIO_NODE_IOMMU;
+        if (strncmp(path, CDEV_DIR, strlen(CDEV_DIR)) == 0) {
+                const char *name = path + strlen(CDEV_DIR);
+                if (!cdev_name_valid(name))
+                        return VFIO_NODE_INVALID;
+                if (ret_name)
+                        *ret_name = name;
+                return VFIO_NODE_CDEV;
+        }
+        if (strncmp(path, "/dev/vfio/", strlen("/dev/vfio/")) == 0 && decimal_valid(path + strlen("/dev/vfio/")))
+                return VFIO_NODE_GROUP;
+        return VFIO_NODE_INVALID;
 }
 
 static int push_unique(char ***nodes, const char *path) {

@@ -23,3 +23,14 @@ int vfio_nodes_add_cdev(const struct pci_address *address, char ***nodes);
 /* Every node that exists now for a device on vfio-pci in iommu_group: the group node, its cdev,
  * /dev/iommu. */
 int vfio_nodes_of_device(const struct pci_address *address, int iommu_group, char ***nodes);
+
+enum vfio_node_kind {
+        VFIO_NODE_INVALID, /* none of the nodes the daemon grants */
+        VFIO_NODE_GROUP,   /* /dev/vfio/GROUP */
+        VFIO_NODE_CDEV,    /* /dev/vfio/devices/vfioN */
+        VFIO_NODE_IOMMU,   /* /dev/iommu */
+};
+
+/* What a node path (from a record: untrusted text) is. For a cdev, *ret_name is its name in
+ * /dev/vfio/devices ("vfio3"), pointing into path. */
+enum vfio_node_kind vfio_node_classify(const char *path, const char **ret_name);
