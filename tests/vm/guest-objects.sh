@@ -22,7 +22,8 @@ property() {
     runuser -u "$user" -- busctl --system get-property org.vfio.Passthrough1 "$1" "$2" "$3" 2>&1
 }
 
-# The changes busctl monitor recorded for an object, one "Name=value" per line, in order.
+# The changes busctl monitor recorded for an object: one line per PropertiesChanged signal, each
+# change as Name=value (JSON), in the order of the interface's properties.
 recorded_changes() { # FILE OBJECT
     python3 - "$1" "$2" << 'EOF'
 import json, sys
@@ -35,16 +36,17 @@ for line in open(path):
     if m.get("member") != "PropertiesChanged" or m.get("path") != obj:
         continue
     interface, changed, _ = m["payload"]["data"]
-    for name, value in changed.items():
-        print(f"{name}={json.dumps(value['data'])}")
+    print(" ".join(f"{name}={json.dumps(value['data'])}" for name, value in changed.items()))
 EOF
 }
 
-# in_order FILE LINE...: each LINE is in FILE, each after the one before.
+# in_order FILE CHANGE...: each CHANGE is announced, none before the one before it (two may come
+# in one signal: the end of an operation announces Busy=false with what it changed last).
 in_order() {
-    local file=$1 at=0 found; shift
+    local file=$1 at=1 found; shift
     for want in "$@"; do
-        found=$(awk -v w="$want" -v from="$at" 'NR > from && $0 == w { print NR; exit }' "$file")
+        found=$(awk -v w="$want" -v from="$at" \
+            'NR >= from { for (i = 1; i <= NF; i++) if ($i == w) { print NR; exit } }' "$file")
         [[ -n $found ]] || return 1
         at=$found
     done
@@ -95,11 +97,13 @@ objects_tests() {
     kill "$monitor_pid" 2> /dev/null
     wait "$monitor_pid" 2> /dev/null
     recorded_changes "$log" "$path" > "$changes"
-    diag "PropertiesChanged of $path, as busctl monitor recorded them:
-$(cat "$changes")"
+    recorded_changes "$log" "$gpath" > "$changes.group"
+    diag "PropertiesChanged of $path and $gpath, one signal per line, as busctl monitor recorded them:
+$(cat "$changes")
+$(cat "$changes.group")"
     check "[objects] busctl monitor saw, in order: Busy, Driver vfio-pci, Busy false; Grantee $uid; Busy, Driver e1000e, Managed false, Busy false" \
         in_order "$changes" 'Busy=true' 'Driver="vfio-pci"' 'Busy=false' "Grantee=$uid" 'Busy=true' 'Driver="e1000e"' \
         'Managed=false' 'Busy=false'
     check "[objects] and the Group object's Viable went true then false" \
-        in_order <(recorded_changes "$log" "$gpath") 'Viable=true' 'Viable=false'
+        in_order "$changes.group" 'Viable=true' 'Viable=false'
 }
