@@ -495,14 +495,14 @@ static int append_object_results(sd_bus_message *reply, const struct operation *
 
         switch (op->kind) {
         case OPERATION_DETACH:
-                return sd_bus_message_append(reply, "s", op->driver ?: "");
+                return sd_bus_message_append(reply, "s", op->detach.previous_driver ?: "");
         case OPERATION_ATTACH:
-                r = sd_bus_message_append(reply, "ob", bus_group_path(op->iommu_group, path), op->group_viable);
+                r = sd_bus_message_append(reply, "ob", bus_group_path(op->iommu_group, path), op->attach.group_viable);
                 if (r < 0)
                         return r;
                 return append_paths(reply, op->moved);
         case OPERATION_RESTORE:
-                r = sd_bus_message_append(reply, "s", op->driver ?: "");
+                r = sd_bus_message_append(reply, "s", op->restore.driver ?: "");
                 if (r < 0)
                         return r;
                 return append_paths(reply, op->moved);
@@ -510,10 +510,10 @@ static int append_object_results(sd_bus_message *reply, const struct operation *
                 r = sd_bus_message_append(reply, "u", (uint32_t) op->target_uid);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_append_strv(reply, op->nodes);
+                r = sd_bus_message_append_strv(reply, op->grant.nodes);
                 if (r < 0)
                         return r;
-                return sd_bus_message_append(reply, "tt", op->memlock_limit, GRANT_MEMLOCK_MINIMUM);
+                return sd_bus_message_append(reply, "tt", op->grant.memlock_limit, GRANT_MEMLOCK_MINIMUM);
         case OPERATION_FORGET:
                 return 0;
         case OPERATION_RECOVER:
@@ -529,25 +529,25 @@ static int append_results(sd_bus_message *reply, const struct operation *op) {
                 return append_object_results(reply, op);
         switch (op->kind) {
         case OPERATION_DETACH:
-                return sd_bus_message_append(reply, "s", op->driver ?: "");
+                return sd_bus_message_append(reply, "s", op->detach.previous_driver ?: "");
         case OPERATION_ATTACH:
-                r = sd_bus_message_append(reply, "sb", op->group_node ?: "", op->group_viable);
+                r = sd_bus_message_append(reply, "sb", op->attach.group_node ?: "", op->attach.group_viable);
                 if (r < 0)
                         return r;
                 return sd_bus_message_append_strv(reply, op->moved);
         case OPERATION_RESTORE:
-                r = sd_bus_message_append(reply, "s", op->driver ?: "");
+                r = sd_bus_message_append(reply, "s", op->restore.driver ?: "");
                 if (r < 0)
                         return r;
                 return sd_bus_message_append_strv(reply, op->moved);
         case OPERATION_GRANT:
-                r = sd_bus_message_append(reply, "su", op->group_node ?: "", (uint32_t) op->target_uid);
+                r = sd_bus_message_append(reply, "su", op->grant.group_node ?: "", (uint32_t) op->target_uid);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_append_strv(reply, op->nodes);
+                r = sd_bus_message_append_strv(reply, op->grant.nodes);
                 if (r < 0)
                         return r;
-                return sd_bus_message_append(reply, "tt", op->memlock_limit, GRANT_MEMLOCK_MINIMUM);
+                return sd_bus_message_append(reply, "tt", op->grant.memlock_limit, GRANT_MEMLOCK_MINIMUM);
         case OPERATION_FORGET:
                 return 0;
         case OPERATION_RECOVER:

@@ -30,7 +30,7 @@ static bool node_exists(void *userdata) {
 static int collect_nodes(struct operation *op, const struct iommu_group *group, char ***nodes) {
         int r;
 
-        r = strv_push(nodes, op->group_node);
+        r = strv_push(nodes, op->grant.group_node);
         if (r < 0)
                 return r;
         r = vfio_nodes_add_cdev(&op->address, nodes);
@@ -153,7 +153,7 @@ static void read_memlock(struct operation *op) {
         _cleanup_(fclosep) FILE *f = NULL;
         char path[64], line[256];
 
-        op->memlock_limit = UINT64_MAX;
+        op->grant.memlock_limit = UINT64_MAX;
         if (op->caller_pid <= 0)
                 return;
         snprintf(path, sizeof(path), "/proc/%d/limits", (int) op->caller_pid);
@@ -168,7 +168,7 @@ static void read_memlock(struct operation *op) {
                         continue;
                 if (sscanf(line + strlen("Max locked memory"), "%31s", soft) == 1 &&
                     sscanf(soft, "%" SCNu64, &bytes) == 1)
-                        op->memlock_limit = bytes;
+                        op->grant.memlock_limit = bytes;
                 return;
         }
 }
@@ -213,18 +213,18 @@ int grant_run(struct operation *op) {
 
         {
                 char node[VFIO_GROUP_NODE_MAX];
-                op->group_node = strdup(vfio_group_node(d->iommu_group, node));
-                if (!op->group_node)
+                op->grant.group_node = strdup(vfio_group_node(d->iommu_group, node));
+                if (!op->grant.group_node)
                         return -ENOMEM;
         }
         /* udev creates the node asynchronously after the bind. */
-        if (!wait_until(node_exists, op->group_node, op->settle_usec))
+        if (!wait_until(node_exists, op->grant.group_node, op->settle_usec))
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
                                       "%s is on vfio-pci but %s does not exist. Is udev running?", op->name,
-                                      op->group_node);
+                                      op->grant.group_node);
 
         (void) iommu_group_load(NULL, d->iommu_group, &group);
-        r = collect_nodes(op, group, &op->nodes);
+        r = collect_nodes(op, group, &op->grant.nodes);
         if (r < 0)
                 return r;
         r = load_or_create_record(op, d, &record);
@@ -241,7 +241,7 @@ int grant_run(struct operation *op) {
         record->intent = INTENT_GRANT;
         record->intent_uid = op->caller_uid;
         record->intent_grantee = op->target_uid;
-        STRV_FOREACH(node, op->nodes) {
+        STRV_FOREACH(node, op->grant.nodes) {
                 struct stat st;
 
                 if (stat(*node, &st) < 0 || !S_ISCHR(st.st_mode))

@@ -89,15 +89,15 @@ static int attach_targets(struct operation *op, struct targets *t) {
         }
         {
                 char node[VFIO_GROUP_NODE_MAX];
-                op->group_node = strdup(vfio_group_node(op->iommu_group, node));
-                if (!op->group_node)
+                op->attach.group_node = strdup(vfio_group_node(op->iommu_group, node));
+                if (!op->attach.group_node)
                         return -ENOMEM;
         }
-        if (!wait_until(group_node_exists, op->group_node, op->settle_usec))
+        if (!wait_until(group_node_exists, op->attach.group_node, op->settle_usec))
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
                                       "%s is on vfio-pci but %s did not appear within %.1f s. Is udev running? "
                                       "'udevadm settle' and 'dmesg' may tell.",
-                                      op->name, op->group_node, usec_to_seconds(op->settle_usec));
+                                      op->name, op->attach.group_node, usec_to_seconds(op->settle_usec));
         r = commit_moved(op, op->moved);
         if (r < 0)
                 return r;
@@ -171,7 +171,7 @@ int driver_ops_attach(struct operation *op) {
 
         {
                 _cleanup_(iommu_group_freep) struct iommu_group *now = NULL;
-                op->group_viable = iommu_group_load(NULL, op->iommu_group, &now) >= 0 && iommu_group_viable(now);
+                op->attach.group_viable = iommu_group_load(NULL, op->iommu_group, &now) >= 0 && iommu_group_viable(now);
         }
         return 0;
 }

@@ -37,6 +37,6 @@ int driver_ops_detach(struct operation *op) {
         crash_point(CRASH_POINT_DETACH_COMMITTED);
 
         op->moved = strv_free(op->moved);
-        op->driver = strdup(t.devices[0]->driver ?: "");
-        return op->driver ? 0 : -ENOMEM;
+        op->detach.previous_driver = strdup(t.devices[0]->driver ?: "");
+        return op->detach.previous_driver ? 0 : -ENOMEM;
 }

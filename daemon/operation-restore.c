@@ -38,8 +38,8 @@ static int restore_one(struct operation *op, struct device_record *record) {
         if (r < 0)
                 return r;
         if (pci_address_equal(&a, &op->address)) {
-                op->driver = strdup(now ?: "");
-                if (!op->driver)
+                op->restore.driver = strdup(now ?: "");
+                if (!op->restore.driver)
                         return -ENOMEM;
         }
         if (!streq_ptr(now, record->original_driver)) {
@@ -93,8 +93,8 @@ int driver_ops_restore(struct operation *op) {
                 if (r < 0 && result == 0)
                         result = r;
         }
-        if (result == 0 && !op->driver)
-                op->driver = strdup("");
+        if (result == 0 && !op->restore.driver)
+                op->restore.driver = strdup("");
         return result;
 }
 

@@ -20,10 +20,13 @@ struct operation *operation_free(struct operation *op) {
         sd_event_source_disable_unref(op->timeout_source);
         sd_bus_message_unref(op->message);
         free(op->error_message);
-        free(op->driver);
-        free(op->group_node);
         strv_free(op->moved);
-        strv_free(op->nodes);
+        free(op->detach.previous_driver);
+        free(op->attach.group_node);
+        free(op->restore.driver);
+        free(op->grant.group_node);
+        strv_free(op->grant.nodes);
+        free(op->recover.driver);
         free(op->target_user);
         free(op->interrupted);
         strv_free(op->authorized);

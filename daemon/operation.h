@@ -76,13 +76,29 @@ struct operation {
         int result;
         const char *error_name; /* NULL on success */
         char *error_message;
-        char *driver;      /* Detach: previous driver; Restore, Recover: driver now */
-        char *group_node;  /* Attach, Grant */
-        bool group_viable; /* Attach */
-        char **moved;      /* Attach: moved to vfio-pci; Restore: restored */
-        char **nodes;      /* Grant */
-        uint64_t memlock_limit; /* Grant: the caller's RLIMIT_MEMLOCK; UINT64_MAX: unlimited or unknown */
-        int recovered;     /* Recover: the intent found (enum record_intent) */
+        /* The devices the call has moved so far: rolled back on failure; for Attach (to
+         * vfio-pci) and Restore (to their drivers), part of the answer. */
+        char **moved;
+        /* The rest is each operation's own. */
+        struct {
+                char *previous_driver; /* "" for none */
+        } detach;
+        struct {
+                char *group_node;
+                bool group_viable;
+        } attach;
+        struct {
+                char *driver; /* the driver it is on now; "" for none */
+        } restore;
+        struct {
+                char *group_node;
+                char **nodes;           /* every node granted */
+                uint64_t memlock_limit; /* the caller's RLIMIT_MEMLOCK; UINT64_MAX: unlimited or unknown */
+        } grant;
+        struct {
+                int intent;   /* the interrupted operation found (enum record_intent) */
+                char *driver; /* the driver the device is on after recovery */
+        } recover;
 };
 
 struct operation *operation_free(struct operation *op);

@@ -157,8 +157,8 @@ static int give_back(struct operation *op, struct device_record *record) {
         r = kernel_give_back(op, record, &now);
         if (r < 0)
                 return r;
-        op->driver = strdup(now ?: "");
-        if (!op->driver)
+        op->recover.driver = strdup(now ?: "");
+        if (!op->recover.driver)
                 return -ENOMEM;
         if (!streq_ptr(now, record->original_driver))
                 /* The intent stays: the next start, or a Restore, tries again. */
@@ -189,7 +189,7 @@ int recovery_run(struct operation *op) {
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r, "could not read the record: %s",
                                       strerror(-r));
-        op->recovered = record->intent;
+        op->recover.intent = record->intent;
         switch (record->intent) {
         case INTENT_NONE:
                 return 0;
@@ -200,7 +200,7 @@ int recovery_run(struct operation *op) {
                                               strerror(-r));
                 if (record->granted) {
                         op->target_uid = record->granted_uid;
-                        op->driver = strdup("");
+                        op->recover.driver = strdup("");
                 }
                 return 0;
         case INTENT_ATTACH:
@@ -225,11 +225,11 @@ static void recovery_finish(struct operation *op) {
                                      what, op->error_message ?: "see the journal");
         } else {
                 audit_log_operation(op, "done", NULL, NULL);
-                switch (op->recovered) {
+                switch (op->recover.intent) {
                 case INTENT_NONE:
                         break;
                 case INTENT_GRANT:
-                        if (op->driver)
+                        if (op->recover.driver)
                                 (void) strdup_printf(&note, INTERRUPTED "%s. Rolled back at start-up: uid %u keeps its "
                                                      "grant.", what, (unsigned) op->target_uid);
                         else
@@ -237,12 +237,12 @@ static void recovery_finish(struct operation *op) {
                         break;
                 case INTENT_RESTORE:
                         (void) strdup_printf(&note, INTERRUPTED "%s. Finished at start-up: the device is on %s.", what,
-                                             driver_or_none(op->driver));
+                                             driver_or_none(op->recover.driver));
                         break;
                 case INTENT_ATTACH:
                 case INTENT_DETACH:
                         (void) strdup_printf(&note, INTERRUPTED "%s. Rolled back at start-up: the device is on %s "
-                                             "again.", what, driver_or_none(op->driver));
+                                             "again.", what, driver_or_none(op->recover.driver));
                         break;
                 }
         }
