@@ -4,8 +4,9 @@
  * PropertiesChanged alone; every announced value must differ from the one announced before (each
  * change once), the changes must come in the order the operation makes them, and at the end the
  * announced values must equal what GetAll says (nothing missed). Changes made by another tool,
- * hotplug (InterfacesAdded/Removed), the options dictionary, and the daemon's live introspection
- * against the shipped XML, interface by interface. */
+ * hotplug (InterfacesAdded/Removed), Busy through a call answered Timeout, Refresh, the options
+ * dictionary, and the daemon's live introspection against the shipped XML, interface by
+ * interface. */
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -367,6 +368,40 @@ static void test_refresh(Fixture *f, gconstpointer data) {
         g_assert_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT);
 }
 
+/* A Restore the kernel holds up: the caller is told Timeout, the object stays Busy, and when the
+ * kernel lets go it announces the end (Busy false, back on igb) with no call from anyone. */
+static void test_busy_after_timeout(Fixture *f, gconstpointer data) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = NULL, busy = NULL;
+        g_autoptr(GPtrArray) lines = NULL;
+        guint first;
+
+        device_call_ok(f, "Attach", g_variant_new("(@a{sv})", no_options()));
+        drain(f, 100);
+        remember_all(f, NIC_PATH, VFIO_PT_DEVICE_INTERFACE);
+        kernel_emulator_hang_unbind(f->h.emulator, "vfio-pci");
+        first = f->signals->len;
+        reply = device_call(f, "Restore", g_variant_new("(@a{sv})", no_options()), &error);
+        assert_dbus_error(error, VFIO_PT_ERROR_TIMEOUT);
+        g_clear_error(&error);
+        busy = object_call(f, NIC_PATH, "org.freedesktop.DBus.Properties", "Get",
+                           g_variant_new("(ss)", VFIO_PT_DEVICE_INTERFACE, "Busy"), "(v)", &error);
+        g_assert_no_error(error);
+        {
+                g_autoptr(GVariant) value = g_variant_get_child_value(busy, 0);
+                g_autoptr(GVariant) inner = g_variant_get_variant(value);
+                g_assert_true(g_variant_get_boolean(inner));
+        }
+
+        kernel_emulator_release_unbind(f->h.emulator, "vfio-pci");
+        drain(f, 500);
+        lines = changes(f, first, NIC_PATH);
+        g_assert_cmpint(find_line(lines, "Busy=true", 0), ==, 1);
+        g_assert_cmpint(find_line(lines, "Driver='igb'", 0), >, 1);
+        g_assert_cmpint(find_last(lines, "Busy=false"), >=, find_line(lines, "Driver='igb'", 0));
+        assert_known_is_current(f, NIC_PATH, VFIO_PT_DEVICE_INTERFACE);
+}
+
 static gboolean saw_signal(Fixture *f, guint first, const char *member, const char *object) {
         for (guint i = first; i < f->signals->len; i++) {
                 g_autoptr(GVariant) params = NULL;
@@ -668,6 +703,8 @@ int main(int argc, char **argv) {
         g_test_add("/objects/change-by-another-tool", Fixture, NULL, fixture_setup, test_change_by_another_tool,
                    fixture_teardown);
         g_test_add("/objects/refresh", Fixture, NULL, fixture_setup, test_refresh, fixture_teardown);
+        g_test_add("/objects/busy-after-timeout", Fixture, NULL, fixture_setup, test_busy_after_timeout,
+                   fixture_teardown);
         g_test_add("/objects/hotplug", Fixture, NULL, fixture_setup, test_hotplug, fixture_teardown);
         g_test_add("/objects/options", Fixture, NULL, fixture_setup, test_options, fixture_teardown);
         g_test_add("/objects/monitor", Fixture, NULL, fixture_setup, test_monitor, fixture_teardown);
