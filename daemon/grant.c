@@ -20,12 +20,6 @@
 #include "vfio-nodes.h"
 #include "vfio-passthrough-bus.h"
 #include "vfio-viability.h"
-#include "wait.h"
-
-
-static bool node_exists(void *userdata) {
-        return vfio_node_exists(userdata);
-}
 
 static int collect_nodes(struct operation *op, const struct iommu_group *group, char ***nodes) {
         int r;
@@ -211,14 +205,10 @@ int grant_run(struct operation *op) {
                 return operation_fail(op, VFIO_PT_ERROR_GROUP_NOT_VIABLE, -EXDEV,
                                       "%s has no IOMMU group; enable the IOMMU to use it with VFIO.", op->name);
 
-        {
-                char node[VFIO_GROUP_NODE_MAX];
-                op->grant.group_node = strdup(vfio_group_node(d->iommu_group, node));
-                if (!op->grant.group_node)
-                        return -ENOMEM;
-        }
-        /* udev creates the node asynchronously after the bind. */
-        if (!wait_until(node_exists, op->grant.group_node, op->settle_usec))
+        r = vfio_group_node_wait(d->iommu_group, op->settle_usec, &op->grant.group_node);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
                                       "%s is on vfio-pci but %s does not exist. Is udev running?", op->name,
                                       op->grant.group_node);

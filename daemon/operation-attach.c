@@ -52,10 +52,6 @@ static int refuse_bridge(struct operation *op, const struct pci_device *d) {
                               "%s is a bridge, and vfio-pci does not drive bridges. Nothing was changed.", d->name);
 }
 
-static bool group_node_exists(void *userdata) {
-        return vfio_node_exists(userdata);
-}
-
 static int move_to_vfio(struct operation *op, const struct pci_device *d) {
         int r;
 
@@ -87,13 +83,10 @@ static int attach_targets(struct operation *op, struct targets *t) {
                 if (r < 0)
                         return r;
         }
-        {
-                char node[VFIO_GROUP_NODE_MAX];
-                op->attach.group_node = strdup(vfio_group_node(op->iommu_group, node));
-                if (!op->attach.group_node)
-                        return -ENOMEM;
-        }
-        if (!wait_until(group_node_exists, op->attach.group_node, op->settle_usec))
+        r = vfio_group_node_wait(op->iommu_group, op->settle_usec, &op->attach.group_node);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ENOENT,
                                       "%s is on vfio-pci but %s did not appear within %.1f s. Is udev running? "
                                       "'udevadm settle' and 'dmesg' may tell.",

@@ -2,6 +2,8 @@
 #include "vfio-nodes.h"
 
 #include <dirent.h>
+#include <stdlib.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "macro.h"
 #include "strv.h"
 #include "sysfs.h"
+#include "wait.h"
 
 const char *vfio_group_node(int iommu_group, char buf[static VFIO_GROUP_NODE_MAX]) {
         snprintf(buf, VFIO_GROUP_NODE_MAX, "/dev/vfio/%d", iommu_group);
@@ -19,6 +22,19 @@ const char *vfio_group_node(int iommu_group, char buf[static VFIO_GROUP_NODE_MAX
 bool vfio_node_exists(const char *path) {
         struct stat st;
         return stat(path, &st) >= 0 && S_ISCHR(st.st_mode);
+}
+
+static bool node_exists(void *userdata) {
+        return vfio_node_exists(userdata);
+}
+
+int vfio_group_node_wait(int iommu_group, uint64_t timeout_usec, char **ret_path) {
+        char node[VFIO_GROUP_NODE_MAX];
+
+        *ret_path = strdup(vfio_group_node(iommu_group, node));
+        if (!*ret_path)
+                return -ENOMEM;
+        return wait_until(node_exists, *ret_path, timeout_usec) ? 0 : -ETIMEDOUT;
 }
 
 static bool decimal_valid(const char *n);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "pci-address.h"
 
@@ -16,6 +17,10 @@ const char *vfio_group_node(int iommu_group, char buf[static VFIO_GROUP_NODE_MAX
 
 /* Whether path is a character device now. */
 bool vfio_node_exists(const char *path);
+
+/* The group's node, once udev has made it (it does so asynchronously after a bind): 0 and the
+ * path (free() it) — also with -ETIMEDOUT when it did not appear within timeout_usec. */
+int vfio_group_node_wait(int iommu_group, uint64_t timeout_usec, char **ret_path);
 
 /* Adds the device's cdev node, when it has one, to *nodes (unless there already). */
 int vfio_nodes_add_cdev(const struct pci_address *address, char ***nodes);
