@@ -487,9 +487,15 @@ static int append_paths(sd_bus_message *reply, char **addresses) {
         return sd_bus_message_close_container(reply);
 }
 
-/* The replies of the Device object's methods: object paths, no group node (the Group object has
- * it). */
-static int append_object_results(sd_bus_message *reply, const struct operation *op) {
+/* The devices a call moved: object paths in the Device object's replies, addresses in the
+ * manager's. */
+static int append_moved(sd_bus_message *reply, const struct operation *op) {
+        return op->object_reply ? append_paths(reply, op->moved) : sd_bus_message_append_strv(reply, op->moved);
+}
+
+/* The Device object's replies differ from the manager's in naming objects by path and in leaving
+ * out the group node (the Group object has it). */
+static int append_results(sd_bus_message *reply, const struct operation *op) {
         char path[BUS_PATH_MAX];
         int r;
 
@@ -497,54 +503,21 @@ static int append_object_results(sd_bus_message *reply, const struct operation *
         case OPERATION_DETACH:
                 return sd_bus_message_append(reply, "s", op->detach.previous_driver ?: "");
         case OPERATION_ATTACH:
-                r = sd_bus_message_append(reply, "ob", bus_group_path(op->iommu_group, path), op->attach.group_viable);
-                if (r < 0)
-                        return r;
-                return append_paths(reply, op->moved);
+                if (op->object_reply)
+                        r = sd_bus_message_append(reply, "ob", bus_group_path(op->iommu_group, path),
+                                                  op->attach.group_viable);
+                else
+                        r = sd_bus_message_append(reply, "sb", op->attach.group_node ?: "", op->attach.group_viable);
+                return r < 0 ? r : append_moved(reply, op);
         case OPERATION_RESTORE:
                 r = sd_bus_message_append(reply, "s", op->restore.driver ?: "");
-                if (r < 0)
-                        return r;
-                return append_paths(reply, op->moved);
+                return r < 0 ? r : append_moved(reply, op);
         case OPERATION_GRANT:
-                r = sd_bus_message_append(reply, "u", (uint32_t) op->target_uid);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append_strv(reply, op->grant.nodes);
-                if (r < 0)
-                        return r;
-                return sd_bus_message_append(reply, "tt", op->grant.memlock_limit, GRANT_MEMLOCK_MINIMUM);
-        case OPERATION_FORGET:
-                return 0;
-        case OPERATION_RECOVER:
-                break;
-        }
-        return -EINVAL;
-}
-
-static int append_results(sd_bus_message *reply, const struct operation *op) {
-        int r;
-
-        if (op->object_reply)
-                return append_object_results(reply, op);
-        switch (op->kind) {
-        case OPERATION_DETACH:
-                return sd_bus_message_append(reply, "s", op->detach.previous_driver ?: "");
-        case OPERATION_ATTACH:
-                r = sd_bus_message_append(reply, "sb", op->attach.group_node ?: "", op->attach.group_viable);
-                if (r < 0)
-                        return r;
-                return sd_bus_message_append_strv(reply, op->moved);
-        case OPERATION_RESTORE:
-                r = sd_bus_message_append(reply, "s", op->restore.driver ?: "");
-                if (r < 0)
-                        return r;
-                return sd_bus_message_append_strv(reply, op->moved);
-        case OPERATION_GRANT:
-                r = sd_bus_message_append(reply, "su", op->grant.group_node ?: "", (uint32_t) op->target_uid);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append_strv(reply, op->grant.nodes);
+                r = op->object_reply ? 0 : sd_bus_message_append(reply, "s", op->grant.group_node ?: "");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "u", (uint32_t) op->target_uid);
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(reply, op->grant.nodes);
                 if (r < 0)
                         return r;
                 return sd_bus_message_append(reply, "tt", op->grant.memlock_limit, GRANT_MEMLOCK_MINIMUM);
