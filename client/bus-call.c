@@ -209,6 +209,29 @@ int bus_call_operation(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_repl
         return call(bus, m, true, ret_reply);
 }
 
+int bus_read_dictionary(sd_bus_message *m, int (*read_value)(sd_bus_message *m, const char *key, void *userdata),
+                        void *userdata) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r >= 0)
+                        r = read_value(m, key, userdata);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 int bus_log_parse_error(int error) {
         fprintf(stderr, PROGRAM ": cannot understand vfio-passthroughd's reply: %s\n", strerror(-error));
         return -EBADMSG;

@@ -28,5 +28,9 @@ int bus_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
  * when it runs out, the advice to check what state the device was left in. */
 int bus_call_operation(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
 
+/* Reads an a{sv}, handing each entry's key to read_value, which reads (or skips) the variant. */
+int bus_read_dictionary(sd_bus_message *m, int (*read_value)(sd_bus_message *m, const char *key, void *userdata),
+                        void *userdata);
+
 /* Prints that the reply could not be understood and returns -EBADMSG. */
 int bus_log_parse_error(int error);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-call.h"
 #include "bus-path.h"
 #include "macro.h"
 #include "vfio-passthrough-bus.h"
@@ -42,7 +43,9 @@ static const struct {
         { VFIO_PT_KEY_VFIO_NOTE, "s", offsetof(struct device_info, vfio_note) },
 };
 
-static int read_entry_value(sd_bus_message *m, const char *key, struct device_info *d) {
+static int read_entry_value(sd_bus_message *m, const char *key, void *userdata) {
+        struct device_info *d = userdata;
+
         for (size_t i = 0; i < ELEMENTSOF(device_fields); i++) {
                 int r;
 
@@ -63,33 +66,9 @@ static void empty_to_null(const char **s) {
                 *s = NULL;
 }
 
-typedef int (*read_value_fn)(sd_bus_message *m, const char *key, struct device_info *d);
-
-/* An a{sv} of a device, each entry handed to read_value. */
-static int read_dictionary(sd_bus_message *m, read_value_fn read_value, struct device_info *d) {
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r >= 0)
-                        r = read_value(m, key, d);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
-}
-
 /* The Device object's properties that differ from the dictionary's keys in type or meaning. */
-static int read_object_value(sd_bus_message *m, const char *key, struct device_info *d) {
+static int read_object_value(sd_bus_message *m, const char *key, void *userdata) {
+        struct device_info *d = userdata;
         int managed, r;
         uint32_t uid;
 
@@ -145,7 +124,7 @@ int device_info_read(sd_bus_message *m, struct device_info *ret) {
         struct device_info d = { .iommu_group = -1, .numa_node = -1, .vfio_ready = -1 };
         int r;
 
-        r = read_dictionary(m, read_entry_value, &d);
+        r = bus_read_dictionary(m, read_entry_value, &d);
         if (r < 0)
                 return r;
         /* A dictionary without the HostUse key: the daemon could not tell. */
@@ -161,7 +140,7 @@ int device_info_read_object(sd_bus_message *m, struct device_info *ret) {
         struct device_info d = { .iommu_group = -1, .numa_node = -1, .vfio_ready = -1 };
         int r;
 
-        r = read_dictionary(m, read_object_value, &d);
+        r = bus_read_dictionary(m, read_object_value, &d);
         if (r < 0)
                 return r;
         /* The object always has HostUse; while Busy it is the value read before. */

@@ -36,12 +36,12 @@ static int push(const char ***list, size_t *n, const char *s) {
         return 0;
 }
 
-static int read_paths(sd_bus_message *m, const char *type, struct group_info *g) {
+static int read_members(sd_bus_message *m, struct group_info *g) {
         size_t n = 0;
         const char *path;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'v', type);
+        r = sd_bus_message_enter_container(m, 'v', "ao");
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(m, 'a', "o");
@@ -86,39 +86,29 @@ static int read_blockers(sd_bus_message *m, struct group_info *g) {
         return sd_bus_message_exit_container(m);
 }
 
-static int read_group(sd_bus_message *m, struct group_info *ret) {
-        struct group_info g = { .id = -1 };
+static int read_group_value(sd_bus_message *m, const char *key, void *userdata) {
+        struct group_info *g = userdata;
         int viable, r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
+        if (streq_ptr(key, "Id"))
+                return sd_bus_message_read(m, "v", "i", &g->id);
+        if (streq_ptr(key, "Viable")) {
+                r = sd_bus_message_read(m, "v", "b", &viable);
+                g->viable = viable;
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r >= 0) {
-                        if (streq_ptr(key, "Id"))
-                                r = sd_bus_message_read(m, "v", "i", &g.id);
-                        else if (streq_ptr(key, "Viable")) {
-                                r = sd_bus_message_read(m, "v", "b", &viable);
-                                g.viable = viable;
-                        } else if (streq_ptr(key, "Members"))
-                                r = read_paths(m, "ao", &g);
-                        else if (streq_ptr(key, "Blockers"))
-                                r = read_blockers(m, &g);
-                        else
-                                r = sd_bus_message_skip(m, "v");
-                }
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0) {
-                        group_info_done(&g);
-                        return r;
-                }
         }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
+        if (streq_ptr(key, "Members"))
+                return read_members(m, g);
+        if (streq_ptr(key, "Blockers"))
+                return read_blockers(m, g);
+        return sd_bus_message_skip(m, "v");
+}
+
+static int read_group(sd_bus_message *m, struct group_info *ret) {
+        struct group_info g = { .id = -1 };
+        int r;
+
+        r = bus_read_dictionary(m, read_group_value, &g);
         if (r < 0) {
                 group_info_done(&g);
                 return r;
