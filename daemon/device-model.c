@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "device-model.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/rtnetlink.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,13 +11,13 @@
 #include <unistd.h>
 
 #include "host-use.h"
+#include "iommu-group.h"
 #include "log.h"
 #include "macro.h"
 #include "pci-device.h"
 #include "recovery.h"
 #include "state.h"
 #include "strv.h"
-#include "sysfs.h"
 #include "vfio-nodes.h"
 #include "vfio-passthrough-bus.h"
 #include "vfio-viability.h"
@@ -337,25 +334,19 @@ static int device_changes(const struct device_state *a, const struct device_stat
 
 static int read_group(struct context *c, int id, struct group_state **ret) {
         _cleanup_(group_state_freep) struct group_state *g = NULL;
-        _cleanup_(closedirp) DIR *dir = NULL;
-        char path[PATH_MAX], node[VFIO_GROUP_NODE_MAX];
-        size_t n_foreign = 0;
-        struct dirent *de;
+        char node[VFIO_GROUP_NODE_MAX];
+        size_t n_foreign;
         int r;
 
-        snprintf(path, sizeof(path), SYSFS_IOMMU_GROUPS "/%d/devices", id);
-        dir = opendir(path);
-        if (!dir)
-                return errno == ENOENT ? -ENODEV : negative_errno();
+        r = iommu_group_count_foreign(id, &n_foreign);
+        if (r < 0)
+                return r;
         g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
         g->id = id;
         bus_group_path(id, g->path);
         g->viable = true;
-        while ((de = readdir(dir)))
-                if (de->d_name[0] != '.' && !strchr(de->d_name, ':'))
-                        n_foreign++;
         /* The members as the model has them: read in this same refresh. */
         for (size_t i = 0; i < c->model->n_devices; i++) {
                 const struct device_state *d = c->model->devices[i];

@@ -30,6 +30,11 @@ static int member_compare(const void *a, const void *b) {
         return pci_address_compare(&(*x)->address, &(*y)->address);
 }
 
+/* A name in a group's devices/ that is not a PCI address is a member of another bus. */
+static bool member_is_foreign(const char *name, struct pci_address *ret) {
+        return pci_address_parse(name, ret) < 0;
+}
+
 int iommu_group_load(const struct pci_reader *reader, int id, struct iommu_group **ret) {
         _cleanup_(iommu_group_freep) struct iommu_group *g = NULL;
         _cleanup_(closedirp) DIR *dir = NULL;
@@ -56,7 +61,7 @@ int iommu_group_load(const struct pci_reader *reader, int id, struct iommu_group
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (pci_address_parse(de->d_name, &a) < 0) {
+                if (member_is_foreign(de->d_name, &a)) {
                         g->n_foreign++;
                         continue;
                 }
@@ -82,6 +87,28 @@ int iommu_group_load(const struct pci_reader *reader, int id, struct iommu_group
         if (g->n_members > 1)
                 qsort(g->members, g->n_members, sizeof(*g->members), member_compare);
         *ret = TAKE_PTR(g);
+        return 0;
+}
+
+int iommu_group_count_foreign(int id, size_t *ret) {
+        _cleanup_(closedirp) DIR *dir = NULL;
+        char path[PATH_MAX];
+        struct pci_address a;
+        struct dirent *de;
+        size_t n = 0;
+
+        if (id < 0)
+                return -EINVAL;
+        snprintf(path, sizeof(path), SYSFS_IOMMU_GROUPS "/%d/devices", id);
+        dir = opendir(path);
+        if (!dir)
+                return errno == ENOENT ? -ENODEV : negative_errno();
+        while ((errno = 0, de = readdir(dir)))
+                if (de->d_name[0] != '.' && member_is_foreign(de->d_name, &a))
+                        n++;
+        if (errno != 0)
+                return negative_errno();
+        *ret = n;
         return 0;
 }
 

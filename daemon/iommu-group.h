@@ -21,3 +21,7 @@ struct iommu_group *iommu_group_free(struct iommu_group *group);
 void iommu_group_freep(struct iommu_group **group);
 
 bool iommu_group_viable(const struct iommu_group *group);
+
+/* Only the count of members that are not PCI functions, without loading the PCI ones: -ENODEV
+ * when the group does not exist. */
+int iommu_group_count_foreign(int id, size_t *ret);
