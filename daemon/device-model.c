@@ -501,7 +501,6 @@ static void refresh_device(struct context *c, struct host_use_view **view, const
                 (void) mark_group(m, old->iommu_group);
                 if (device_changes(old, now, &names) < 0)
                         return;
-                log_debug("Device %s: %s changed (busy %d).", now->name, names && names[0] ? names[0] : "nothing", now->busy);
                 m->devices[i] = TAKE_PTR(now);
                 device_state_free(old);
                 if (announce)
