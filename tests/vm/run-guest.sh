@@ -282,6 +282,10 @@ if [ "$init" = systemd ]; then
     rm -f $r/.dockerenv $r/run/.containerenv
     # The serial line is the command's: no login prompt on it.
     ln -sf /dev/null $r/etc/systemd/system/serial-getty@ttyS0.service
+    # systemd-tmpfiles empties /tmp at boot (tmp.conf: "D /tmp"); the overlay's /tmp holds the
+    # host's, where the checkout and its work dirs may live.
+    mkdir -p $r/etc/tmpfiles.d
+    ln -sf /dev/null $r/etc/tmpfiles.d/tmp.conf
     cat > $r/etc/systemd/system/vm-test.target <<UNIT
 [Unit]
 Description=run-guest test run
