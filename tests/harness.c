@@ -17,6 +17,7 @@
 #include "pci-tree.h"
 #include "polkitd.h"
 #include "test-process.h"
+#include "test-watchdog.h"
 #include "vfio-passthrough-bus.h"
 
 /* Paths of the programs under test, set by meson so the tests run the freshly built binaries. */
@@ -149,23 +150,34 @@ void harness_start(struct harness *h) {
         harness_start_with(h, &defaults);
 }
 
-/* A test that hangs fails on its own, naming itself, long before meson's timeout for the whole
- * program (which valgrind multiplies): one hang would otherwise cost the suite most of an hour. */
 #define TEST_WATCHDOG_SEC 300
 
-static void on_watchdog(int signal) {
-        static const char message[] = "Bail out! watchdog: this test hung for " G_STRINGIFY(TEST_WATCHDOG_SEC) " s\n";
+/* VFIO_PT_TEST_WATCHDOG_SEC shortens it, to see what a hang reports. */
+static unsigned watchdog_seconds(void) {
+        const char *setting = g_getenv("VFIO_PT_TEST_WATCHDOG_SEC");
+        guint64 seconds;
 
-        (void) !write(STDOUT_FILENO, message, sizeof(message) - 1);
-        abort();
+        if (setting && g_ascii_string_to_unsigned(setting, 10, 1, 3600, &seconds, NULL))
+                return (unsigned) seconds;
+        return TEST_WATCHDOG_SEC;
+}
+
+/* From the watchdog's thread, with the test's own thread stuck somewhere: what the daemon and the
+ * bus said last. */
+static void report_hang(void *userdata) {
+        struct harness *h = userdata;
+
+        g_autofree char *bus_log = h->tmpdir ? g_build_filename(h->tmpdir, "bus.log", NULL) : NULL;
+
+        test_watchdog_print_tail("daemon log", h->daemon_log, 80);
+        test_watchdog_print_tail("bus log", bus_log, 20);
 }
 
 void harness_start_with(struct harness *h, const struct harness_options *options) {
         g_autoptr(GError) error = NULL;
 
-        signal(SIGALRM, on_watchdog);
-        alarm(TEST_WATCHDOG_SEC);
         memset(h, 0, sizeof(*h));
+        test_watchdog_arm(watchdog_seconds(), report_hang, h);
         h->options = *options;
         h->tmpdir = g_dir_make_tmp("vfio-pt-test-XXXXXX", &error);
         g_assert_no_error(error);
@@ -289,8 +301,8 @@ void harness_stop(struct harness *h) {
                 test_remove_tree(h->tmpdir);
         g_free(h->tmpdir);
         g_free(h->daemon_log);
+        test_watchdog_disarm();
         memset(h, 0, sizeof(*h));
-        alarm(0);
 }
 
 static void append_args(GPtrArray *argv, const char *first, va_list ap) {
