@@ -340,11 +340,11 @@ static void test_sigterm_answers_queued(Fixture *f, gconstpointer data) {
         kernel_emulator_hang_unbind(f->h.emulator, "vfio-pci");
         /* Restore hangs in the kernel; Grant waits behind it on the same group. */
         first = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, NULL, "busctl",
-                                 "--address", f->h.bus.address, "call", VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH,
+                                 "--address", f->h.bus.address, "--timeout=30", "call", VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH,
                                  VFIO_PT_INTERFACE, "Restore", "st", NIC, "0", NULL);
         g_usleep(500000);
         second = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, NULL, "busctl",
-                                  "--address", f->h.bus.address, "call", VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH,
+                                  "--address", f->h.bus.address, "--timeout=30", "call", VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH,
                                   VFIO_PT_INTERFACE, "Grant", "sst", NIC, SECOND_GRANTEE, "0", NULL);
         g_usleep(500000);
         g_assert_cmpint(kill(f->h.daemon_pid, SIGTERM), ==, 0);
