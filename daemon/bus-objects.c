@@ -147,8 +147,8 @@ static int read_options(sd_bus_message *m, enum operation_kind kind, uint64_t *r
 static int device_method(sd_bus_message *m, void *userdata, sd_bus_error *error, enum operation_kind kind) {
         const struct device_state *s = userdata;
         struct context *c = s->context;
-        const char *user;
-        uint64_t flags;
+        const char *user = NULL; /* set on success; -O3 cannot see it */
+        uint64_t flags = 0;
         int r;
 
         r = read_options(m, kind, &flags, &user, error);
@@ -184,12 +184,9 @@ static int method_device_refresh(sd_bus_message *m, void *userdata, sd_bus_error
         const struct device_state *s = userdata;
         struct context *c = s->context;
         struct pci_address address = s->address;
-        int group = s->iommu_group;
 
         /* The refresh may replace s: nothing of it is used after this point. */
-        device_model_invalidate(c, &address);
-        device_model_invalidate_group(c, group);
-        device_model_refresh_now(c);
+        device_model_refresh_device(c, &address);
         return sd_bus_reply_method_return(m, NULL);
 }
 
