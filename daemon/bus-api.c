@@ -9,16 +9,10 @@
 #include "bus-objects.h"
 #include "bus-operations.h"
 #include "bus-util.h"
-#include "host-use.h"
-#include "iommu-group.h"
+#include "device-model.h"
 #include "log.h"
 #include "macro.h"
-#include "pci-device.h"
-#include "recovery.h"
-#include "state.h"
 #include "vfio-passthrough-bus.h"
-#include "vfio-viability.h"
-#include "worker.h"
 
 static int append_entry(sd_bus_message *m, const char *key, const char *type, ...) {
         va_list ap;
@@ -44,152 +38,74 @@ static int append_entry(sd_bus_message *m, const char *key, const char *type, ..
         return sd_bus_message_close_container(m);
 }
 
-/* Why the host needs the device, "" when it does not. NULL when that is unknown: no view (it could
- * not be read), or an operation runs on the device's group, when the answer is about to change
- * and some of it cannot be read without blocking. */
-static int device_host_use(struct host_use_view *view, const struct pci_device *d, char **ret) {
+/* The reply dictionaries are the Device objects' facts (device-model.h), so a read costs no
+ * sysfs access. Optional facts are left out rather than sent as empty strings, so a caller can
+ * tell "unknown" from "none". Driver is always present ("" means none); DriverOverride and
+ * HostUse too, except while an operation runs on the device's IOMMU group (Busy), when what was
+ * last read may be stale. */
+static int append_device_entries(sd_bus_message *m, const struct device_state *s) {
         int r;
 
-        *ret = NULL;
-        if (!view || d->busy)
-                return 0;
-        r = host_use_find(view, d, 0, ret);
-        if (r < 0) {
-                log_warning_errno(r, "Could not check whether the host uses %s", d->name);
-                return r == -ENOMEM ? r : 0;
-        }
-        if (r == 0)
-                *ret = strdup("");
-        return *ret ? 0 : -ENOMEM;
-}
-
-/* Optional facts are left out of the dictionary rather than sent as empty strings, so a caller can
- * tell "unknown" from "none". Driver is always present ("" means none); DriverOverride and HostUse
- * too, except while an operation runs on the device's IOMMU group (Busy), when reading them could
- * block. */
-/* What the daemon's record says about a device it moved: who owns it, who it is granted to, the
- * driver it came from; or why the record cannot be read. */
-static int append_record_entries(sd_bus_message *m, const struct context *c, const struct pci_device *d) {
-        _cleanup_(device_record_freep) struct device_record *record = NULL;
-        _cleanup_(freep) char *problem = NULL, *path = NULL;
-        struct device_ids now;
-        int r;
-
-        const char *state_dir = c->state_dir;
-        const char *note = recovery_note(c, &d->address);
-
-        if (note) {
-                r = append_entry(m, VFIO_PT_KEY_RECOVERY, "s", note);
-                if (r < 0)
-                        return r;
-        }
-        r = state_load(state_dir, &d->address, &record, &problem);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0) {
-                _cleanup_(freep) char *text = NULL;
-
-                (void) state_record_path(state_dir, &d->address, &path);
-                if (strdup_printf(&text, "%s: %s", path ?: "the record", problem ?: strerror(-r)) < 0)
-                        return -ENOMEM;
-                return append_entry(m, VFIO_PT_KEY_RECORD_PROBLEM, "s", text);
-        }
-        (void) device_ids_read(d, &now);
-        if (!device_ids_equal(&now, &record->ids))
-                return 0; /* about another device: not this one's, and set aside by the next operation */
-        r = append_entry(m, VFIO_PT_KEY_OWNER, "u", (uint32_t) record->owner_uid);
+        r = append_entry(m, VFIO_PT_KEY_ADDRESS, "s", s->name);
         if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_ORIGINAL_DRIVER, "s", record->original_driver ?: "");
-        if (r >= 0 && record->granted)
-                r = append_entry(m, VFIO_PT_KEY_GRANTEE, "u", (uint32_t) record->granted_uid);
-        if (r >= 0 && record->intent != INTENT_NONE && worker_recovering(c, d->iommu_group, &d->address))
-                r = append_entry(m, VFIO_PT_KEY_INTERRUPTED, "s", record_intent_to_string(record->intent));
+                r = append_entry(m, VFIO_PT_KEY_VENDOR_ID, "q", s->vendor_id);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_DEVICE_ID, "q", s->device_id);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_SUBSYSTEM_VENDOR_ID, "q", s->subsystem_vendor_id);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_SUBSYSTEM_DEVICE_ID, "q", s->subsystem_device_id);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_CLASS, "u", s->class_code);
+        if (r >= 0 && s->vendor_name[0])
+                r = append_entry(m, VFIO_PT_KEY_VENDOR_NAME, "s", s->vendor_name);
+        if (r >= 0 && s->device_name[0])
+                r = append_entry(m, VFIO_PT_KEY_DEVICE_NAME, "s", s->device_name);
+        if (r >= 0 && s->class_name[0])
+                r = append_entry(m, VFIO_PT_KEY_CLASS_NAME, "s", s->class_name);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_DRIVER, "s", s->driver);
+        if (r >= 0 && !s->busy)
+                r = append_entry(m, VFIO_PT_KEY_DRIVER_OVERRIDE, "s", s->driver_override);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_BUSY, "b", s->busy);
+        if (r >= 0 && !s->busy)
+                r = append_entry(m, VFIO_PT_KEY_HOST_USE, "s", s->host_use);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_IOMMU_GROUP, "i", s->iommu_group);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_NUMA_NODE, "i", s->numa_node);
+        if (r >= 0 && s->recovery[0])
+                r = append_entry(m, VFIO_PT_KEY_RECOVERY, "s", s->recovery);
+        if (r >= 0 && s->record_problem[0])
+                r = append_entry(m, VFIO_PT_KEY_RECORD_PROBLEM, "s", s->record_problem);
+        if (!s->managed || r < 0)
+                return r;
+        /* What the daemon's record says about a device it moved. */
+        r = append_entry(m, VFIO_PT_KEY_OWNER, "u", s->owner);
+        if (r >= 0)
+                r = append_entry(m, VFIO_PT_KEY_ORIGINAL_DRIVER, "s", s->original_driver);
+        if (r >= 0 && s->grantee != VFIO_PT_NO_UID)
+                r = append_entry(m, VFIO_PT_KEY_GRANTEE, "u", s->grantee);
+        if (r >= 0 && s->interrupted[0])
+                r = append_entry(m, VFIO_PT_KEY_INTERRUPTED, "s", s->interrupted);
         return r;
 }
 
-static int append_device_entries(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
-                                 const struct context *c) {
-        _cleanup_(freep) char *host_use = NULL;
-        int r;
-
-        r = device_host_use(view, d, &host_use);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_ADDRESS, "s", d->name);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_VENDOR_ID, "q", d->vendor_id);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_DEVICE_ID, "q", d->device_id);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_SUBSYSTEM_VENDOR_ID, "q", d->subsystem_vendor_id);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_SUBSYSTEM_DEVICE_ID, "q", d->subsystem_device_id);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_CLASS, "u", d->class_code);
-        if (r >= 0 && d->vendor_name)
-                r = append_entry(m, VFIO_PT_KEY_VENDOR_NAME, "s", d->vendor_name);
-        if (r >= 0 && d->device_name)
-                r = append_entry(m, VFIO_PT_KEY_DEVICE_NAME, "s", d->device_name);
-        if (r >= 0 && d->class_name)
-                r = append_entry(m, VFIO_PT_KEY_CLASS_NAME, "s", d->class_name);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_DRIVER, "s", d->driver ?: "");
-        if (r >= 0 && !d->busy)
-                r = append_entry(m, VFIO_PT_KEY_DRIVER_OVERRIDE, "s", d->driver_override ?: "");
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_BUSY, "b", d->busy);
-        if (r >= 0 && host_use)
-                r = append_entry(m, VFIO_PT_KEY_HOST_USE, "s", host_use);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_IOMMU_GROUP, "i", d->iommu_group);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_NUMA_NODE, "i", d->numa_node);
-        if (r >= 0)
-                r = append_record_entries(m, c, d);
-        return r;
-}
-
-static int append_device(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
-                         const struct context *c) {
+static int append_device(sd_bus_message *m, const struct device_state *s, bool with_vfio_readiness) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = append_device_entries(m, d, view, c);
+        r = append_device_entries(m, s);
+        if (r >= 0 && with_vfio_readiness)
+                r = append_entry(m, VFIO_PT_KEY_VFIO_READY, "b", s->vfio_ready);
+        if (r >= 0 && with_vfio_readiness)
+                r = append_entry(m, VFIO_PT_KEY_VFIO_NOTE, "s", s->vfio_note);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(m);
-}
-
-static int append_group_member(sd_bus_message *m, const struct pci_device *d, struct host_use_view *view,
-                               const struct context *c) {
-        const char *reason;
-        bool ready;
-        int r;
-
-        ready = vfio_driver_allows_group(d->driver, &reason);
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        r = append_device_entries(m, d, view, c);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_VFIO_READY, "b", ready);
-        if (r >= 0)
-                r = append_entry(m, VFIO_PT_KEY_VFIO_NOTE, "s", reason);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
-}
-
-/* What the host uses, read once per call. A failure only leaves HostUse out of the reply. */
-static struct host_use_view *read_host_use(void) {
-        struct host_use_view *view = NULL;
-        int r;
-
-        r = host_use_view_new(&view);
-        if (r < 0)
-                log_warning_errno(r, "Could not read what the host uses");
-        return view;
 }
 
 /* Read-only calls are logged at debug level only: any user may make them, and at info level a
@@ -211,39 +127,27 @@ static int set_no_such_device(sd_bus_error *error, const struct pci_address *a) 
                                  pci_address_format(a, name));
 }
 
+/* Whatever was announced and not yet refreshed is refreshed first: a caller never reads an
+ * answer older than a signal it already saw. */
 static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(freep) struct pci_address *addresses = NULL;
-        _cleanup_(host_use_view_freep) struct host_use_view *view = NULL;
         struct context *c = userdata;
+        const struct device_state *const *devices;
         size_t n;
         int r;
 
         log_call(m, "all devices");
+        device_model_refresh_now(c);
 
-        r = pci_device_enumerate(&addresses, &n);
-        if (r < 0)
-                return log_error_errno(r, "Failed to enumerate PCI devices");
-
-        view = read_host_use();
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "a{sv}");
         if (r < 0)
                 return r;
+        devices = device_model_devices(c, &n);
         for (size_t i = 0; i < n; i++) {
-                _cleanup_(pci_device_freep) struct pci_device *d = NULL;
-
-                r = pci_device_load(&c->reader, &addresses[i], &d);
-                if (r == -ENODEV) /* hot-unplugged while we listed */
-                        continue;
-                if (r < 0) {
-                        char name[PCI_ADDRESS_STRING_MAX];
-                        return log_error_errno(r, "Failed to read PCI device %s",
-                                               pci_address_format(&addresses[i], name));
-                }
-                r = append_device(reply, d, view, c);
+                r = append_device(reply, devices[i], false);
                 if (r < 0)
                         return r;
         }
@@ -253,15 +157,17 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* One device is read again now, with the rest of its group, as the Device object's Refresh()
+ * does: the answer includes what nothing announces (a mount in another mount namespace). */
 static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(iommu_group_freep) struct iommu_group *group = NULL;
-        _cleanup_(pci_device_freep) struct pci_device *d = NULL;
-        _cleanup_(host_use_view_freep) struct host_use_view *view = NULL;
         struct context *c = userdata;
+        const struct device_state *device, *const *devices;
+        const struct group_state *group;
         struct pci_address address;
         char shown[64];
         const char *text;
+        size_t n;
         int r;
 
         r = sd_bus_message_read(m, "s", &text);
@@ -273,33 +179,29 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
 
-        r = pci_device_load(&c->reader, &address, &d);
-        if (r == -ENODEV)
+        device_model_refresh_device(c, &address);
+        device = device_model_find(c, &address);
+        if (!device)
                 return set_no_such_device(error, &address);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read PCI device %s", shown);
+        group = device_model_find_group(c, device->iommu_group);
 
-        if (d->iommu_group >= 0) {
-                r = iommu_group_load(&c->reader, d->iommu_group, &group);
-                if (r < 0 && r != -ENODEV)
-                        return log_error_errno(r, "Failed to read IOMMU group %d", d->iommu_group);
-        }
-
-        view = read_host_use();
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
-        r = append_device(reply, d, view, c);
+        r = append_device(reply, device, false);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "ib", d->iommu_group, group ? iommu_group_viable(group) : false);
+        r = sd_bus_message_append(reply, "ib", device->iommu_group, group ? group->viable : false);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "a{sv}");
         if (r < 0)
                 return r;
-        for (size_t i = 0; group && i < group->n_members; i++) {
-                r = append_group_member(reply, group->members[i], view, c);
+        devices = device_model_devices(c, &n);
+        for (size_t i = 0; group && i < n; i++) {
+                if (devices[i]->iommu_group != group->id)
+                        continue;
+                r = append_device(reply, devices[i], true);
                 if (r < 0)
                         return r;
         }

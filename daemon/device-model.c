@@ -659,6 +659,28 @@ void device_model_refresh_now(struct context *c) {
         refresh(c, true);
 }
 
+const struct device_state *const *device_model_devices(const struct context *c, size_t *ret_n) {
+        *ret_n = c->model ? c->model->n_devices : 0;
+        return c->model ? (const struct device_state *const *) c->model->devices : NULL;
+}
+
+void device_model_refresh_device(struct context *c, const struct pci_address *address) {
+        const struct device_state *s;
+        int group;
+
+        device_model_invalidate(c, address);
+        s = device_model_find(c, address);
+        group = s ? s->iommu_group : -1;
+        device_model_invalidate_group(c, group);
+        device_model_refresh_now(c);
+        /* Unknown before, or moved to another group: that group's other members too. */
+        s = device_model_find(c, address);
+        if (s && s->iommu_group != group) {
+                device_model_invalidate_group(c, s->iommu_group);
+                device_model_refresh_now(c);
+        }
+}
+
 int device_model_paths(const struct context *c, char ***ret) {
         _cleanup_(strv_freep) char **paths = NULL;
         int r;

@@ -66,6 +66,13 @@ void device_model_invalidate_group(struct context *c, int iommu_group);
 const struct device_state *device_model_find(const struct context *c, const struct pci_address *address);
 const struct group_state *device_model_find_group(const struct context *c, int id);
 
+/* Every device, in address order, as of the last refresh. */
+const struct device_state *const *device_model_devices(const struct context *c, size_t *ret_n);
+
+/* Reads this device and the rest of its IOMMU group again now and announces what changed; a
+ * device that is not there any more is gone from the model afterwards. */
+void device_model_refresh_device(struct context *c, const struct pci_address *address);
+
 /* Every object path, devices then groups. */
 int device_model_paths(const struct context *c, char ***ret);
 
