@@ -157,8 +157,9 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* One device is read again now, with the rest of its group, as the Device object's Refresh()
- * does: the answer includes what nothing announces (a mount in another mount namespace). */
+/* One device is read again now, with the rest of its group and what the host uses, as the Device
+ * object's Refresh() does: the answer includes what nothing announces (a mount in another mount
+ * namespace). */
 static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         struct context *c = userdata;
@@ -179,7 +180,7 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
 
-        device_model_refresh_device(c, &address);
+        device_model_refresh_device(c, &address, true);
         device = device_model_find(c, &address);
         if (!device)
                 return set_no_such_device(error, &address);

@@ -26,6 +26,16 @@
 
 /* Long enough to take a whole group's uevents in one refresh, short enough to feel immediate. */
 #define REFRESH_DELAY_USEC (20 * USEC_PER_MSEC)
+/* Functions (or groups) read between two looks at the bus: a refresh of thousands (a udevadm
+ * trigger, the sweep) must not leave callers unanswered for its whole length. */
+#define REFRESH_SLICE 32
+/* More invalidations than this before a refresh: reading everything costs no more. */
+#define DIRTY_MAX 512
+/* What the host uses is the costliest read (the mount tables of every namespace, every program's
+ * open block devices), so refreshes share one reading for this long. Whatever announces a change
+ * of it (a mount here, a swap area, a link, a disk event, the sweep) drops it at once, Refresh()
+ * reads it afresh, and operations always read their own. */
+#define HOST_USE_MAX_AGE_USEC (1 * USEC_PER_SEC)
 /* The sweep for changes nobody announces. */
 #define SWEEP_INTERVAL_USEC (30 * USEC_PER_SEC)
 
@@ -35,12 +45,23 @@ struct device_model {
         struct group_state **groups; /* sorted by id */
         size_t n_groups;
 
-        /* What the next refresh reads again. */
+        /* What the next refresh reads again; duplicates are sorted out when it starts. */
         bool dirty_all;
         struct pci_address *dirty;
         size_t n_dirty;
         int *dirty_groups;
         size_t n_dirty_groups;
+
+        /* The refresh under way, read a slice at a time (sorted, unique once planned). */
+        struct pci_address *work;
+        size_t n_work, done_work;
+        int *work_groups; /* the groups its devices were and are in, and those invalidated */
+        size_t n_work_groups, done_work_groups;
+        bool work_groups_sorted;
+        bool working;
+
+        struct host_use_view *host_use; /* NULL: read it when next needed */
+        uint64_t host_use_read_usec;
 
         sd_event_source *refresh_source;
         sd_event_source *sweep_source;
@@ -443,20 +464,22 @@ static void emit_removed(struct context *c, const char *path, const char *interf
                 log_warning_errno(r, "Could not announce that %s is gone", path);
 }
 
-static int mark_group(struct device_model *m, int id) {
+static int push_group(int **groups, size_t *n, int id) {
         int *p;
 
         if (id < 0)
                 return 0;
-        for (size_t i = 0; i < m->n_dirty_groups; i++)
-                if (m->dirty_groups[i] == id)
-                        return 0;
-        p = reallocarray(m->dirty_groups, m->n_dirty_groups + 1, sizeof(int));
+        p = reallocarray(*groups, *n + 1, sizeof(int));
         if (!p)
                 return -ENOMEM;
-        p[m->n_dirty_groups++] = id;
-        m->dirty_groups = p;
+        p[(*n)++] = id;
+        *groups = p;
         return 0;
+}
+
+/* A group the refresh under way must read again once its devices are read. */
+static int mark_group(struct device_model *m, int id) {
+        return push_group(&m->work_groups, &m->n_work_groups, id);
 }
 
 /* Reads a device again and puts the answer in the model, announcing what changed. */
@@ -547,58 +570,138 @@ static void refresh_group(struct context *c, int id, bool announce) {
         }
 }
 
-static void refresh(struct context *c, bool announce) {
-        struct device_model *m = c->model;
-        _cleanup_(host_use_view_freep) struct host_use_view *view = NULL;
+static void forget_host_use(struct device_model *m) {
+        m->host_use = host_use_view_free(m->host_use);
+}
+
+static int compare_int(const void *a, const void *b) {
+        int x = *(const int *) a, y = *(const int *) b;
+        return x < y ? -1 : x > y;
+}
+
+static size_t sort_unique(void *base, size_t n, size_t size, int (*compare)(const void *, const void *)) {
+        char *items = base;
+        size_t kept = 0;
+
+        if (n == 0)
+                return 0;
+        qsort(items, n, size, compare);
+        for (size_t i = 1; i < n; i++)
+                if (compare(items + kept * size, items + i * size) != 0) {
+                        kept++;
+                        if (kept != i)
+                                memcpy(items + kept * size, items + i * size, size);
+                }
+        return kept + 1;
+}
+
+static int compare_address(const void *a, const void *b) {
+        return pci_address_compare(a, b);
+}
+
+/* Turns what is dirty into the work of a refresh: every function there is and every one the
+ * model knows (all), or the invalidated ones. */
+static void plan(struct device_model *m) {
         _cleanup_(freep) struct pci_address *dirty = TAKE_PTR(m->dirty);
-        size_t n_dirty = m->n_dirty;
+        _cleanup_(freep) int *dirty_groups = TAKE_PTR(m->dirty_groups);
+        size_t n_dirty = m->n_dirty, n_dirty_groups = m->n_dirty_groups;
         bool all = m->dirty_all;
 
-        m->n_dirty = 0;
+        m->n_dirty = m->n_dirty_groups = 0;
         m->dirty_all = false;
+        m->working = true;
+        m->done_work = m->done_work_groups = 0;
+        m->work_groups_sorted = false;
         if (all) {
                 _cleanup_(freep) struct pci_address *present = NULL;
-                size_t n_present = 0, i = 0;
+                size_t n_present = 0;
+                struct pci_address *work;
 
-                if (pci_device_enumerate(&present, &n_present) < 0)
+                if (pci_device_enumerate(&present, &n_present) < 0) {
+                        m->working = false;
                         return;
-                /* Gone first, then each present one. */
-                while (i < m->n_devices) {
-                        bool there = bsearch(&m->devices[i]->address, present, n_present, sizeof(*present),
-                                             (int (*)(const void *, const void *)) pci_address_compare);
-                        if (there) {
-                                i++;
-                                continue;
-                        }
-                        struct pci_address gone = m->devices[i]->address;
-                        refresh_device(c, &view, &gone, announce);
-                        if (device_model_find(c, &gone))
-                                i++; /* could not tell: keep it */
                 }
-                for (size_t k = 0; k < n_present; k++)
-                        refresh_device(c, &view, &present[k], announce);
-                /* Every group there is, and every group there was. */
-                for (size_t k = 0; k < m->n_groups; k++)
-                        (void) mark_group(m, m->groups[k]->id);
-        } else
-                for (size_t k = 0; k < n_dirty; k++)
-                        refresh_device(c, &view, &dirty[k], announce);
-
-        {
-                _cleanup_(freep) int *groups = TAKE_PTR(m->dirty_groups);
-                size_t n_groups = m->n_dirty_groups;
-
-                m->n_dirty_groups = 0;
-                for (size_t k = 0; k < n_groups; k++)
-                        refresh_group(c, groups[k], announce);
+                work = reallocarray(present, n_present + m->n_devices, sizeof(*work));
+                if (!work) {
+                        m->working = false;
+                        return;
+                }
+                present = NULL;
+                /* Gone ones are read too: that is how they leave the model. */
+                for (size_t i = 0; i < m->n_devices; i++)
+                        work[n_present + i] = m->devices[i]->address;
+                m->work = work;
+                m->n_work = sort_unique(work, n_present + m->n_devices, sizeof(*work), compare_address);
+                /* Every group there was; those there are get marked as their devices are read. */
+                for (size_t i = 0; i < m->n_groups; i++)
+                        (void) mark_group(m, m->groups[i]->id);
+        } else {
+                m->work = TAKE_PTR(dirty);
+                m->n_work = sort_unique(m->work, n_dirty, sizeof(*m->work), compare_address);
         }
+        for (size_t i = 0; i < n_dirty_groups; i++)
+                (void) mark_group(m, dirty_groups[i]);
 }
+
+/* Reads up to limit functions or groups of the work (0: all of it). Returns true once done. */
+static bool run_slice(struct context *c, size_t limit, bool announce) {
+        struct device_model *m = c->model;
+        size_t budget = limit ? limit : SIZE_MAX;
+        uint64_t now = now_usec();
+
+        if (m->host_use && now - m->host_use_read_usec > HOST_USE_MAX_AGE_USEC)
+                forget_host_use(m);
+        if (!m->host_use)
+                m->host_use_read_usec = now;
+        for (; m->done_work < m->n_work && budget > 0; budget--) {
+                struct pci_address a = m->work[m->done_work++];
+                refresh_device(c, &m->host_use, &a, announce);
+        }
+        if (m->done_work < m->n_work)
+                return false;
+        if (!m->work_groups_sorted) {
+                m->n_work_groups = sort_unique(m->work_groups, m->n_work_groups, sizeof(int), compare_int);
+                m->work_groups_sorted = true;
+        }
+        for (; m->done_work_groups < m->n_work_groups && budget > 0; budget--)
+                refresh_group(c, m->work_groups[m->done_work_groups++], announce);
+        if (m->done_work_groups < m->n_work_groups)
+                return false;
+        free(TAKE_PTR(m->work));
+        free(TAKE_PTR(m->work_groups));
+        m->n_work = m->done_work = m->n_work_groups = m->done_work_groups = 0;
+        m->working = false;
+        return true;
+}
+
+static bool anything_dirty(const struct device_model *m) {
+        return m->dirty_all || m->n_dirty > 0 || m->n_dirty_groups > 0;
+}
+
+static void schedule(struct context *c);
 
 static int on_refresh(sd_event_source *source, uint64_t usec, void *userdata) {
         struct context *c = userdata;
+        struct device_model *m = c->model;
+        int r;
 
-        c->model->refresh_source = sd_event_source_disable_unref(c->model->refresh_source);
-        refresh(c, true);
+        m->refresh_source = sd_event_source_disable_unref(m->refresh_source);
+        if (!m->working)
+                plan(m);
+        if (!run_slice(c, REFRESH_SLICE, true)) {
+                /* The next slice after whatever waits on the bus: idle priority comes last. */
+                r = sd_event_add_time(c->event, &m->refresh_source, CLOCK_MONOTONIC, 0, 0, on_refresh, c);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(m->refresh_source, SD_EVENT_PRIORITY_IDLE);
+                if (r < 0) {
+                        log_warning_errno(r, "Could not schedule the rest of a refresh; reading it all now");
+                        m->refresh_source = sd_event_source_disable_unref(m->refresh_source);
+                        (void) run_slice(c, 0, true);
+                }
+                return 0;
+        }
+        if (anything_dirty(m))
+                schedule(c);
         return 0;
 }
 
@@ -621,21 +724,22 @@ void device_model_invalidate(struct context *c, const struct pci_address *a) {
 
         if (!m)
                 return;
-        if (!a)
+        if (!a) /* everything: what the host uses may be what changed */
+                forget_host_use(m);
+        if (!a || m->n_dirty >= DIRTY_MAX)
                 m->dirty_all = true;
-        else if (!m->dirty_all) {
-                for (size_t i = 0; i < m->n_dirty; i++)
-                        if (pci_address_equal(&m->dirty[i], a))
-                                goto scheduled;
+        if (!m->dirty_all) {
                 p = reallocarray(m->dirty, m->n_dirty + 1, sizeof(*p));
-                if (!p) {
+                if (p) {
+                        p[m->n_dirty++] = *a;
+                        m->dirty = p;
+                } else
                         m->dirty_all = true;
-                        goto scheduled;
-                }
-                p[m->n_dirty++] = *a;
-                m->dirty = p;
         }
-scheduled:
+        if (m->dirty_all) {
+                free(TAKE_PTR(m->dirty));
+                m->n_dirty = 0;
+        }
         schedule(c);
 }
 
@@ -647,16 +751,24 @@ void device_model_invalidate_group(struct context *c, int id) {
         for (size_t i = 0; i < m->n_devices; i++)
                 if (m->devices[i]->iommu_group == id)
                         device_model_invalidate(c, &m->devices[i]->address);
-        if (mark_group(m, id) < 0)
+        if (push_group(&m->dirty_groups, &m->n_dirty_groups, id) < 0)
                 m->dirty_all = true;
         schedule(c);
 }
 
 void device_model_refresh_now(struct context *c) {
-        if (!c->model)
+        struct device_model *m = c->model;
+
+        if (!m)
                 return;
-        c->model->refresh_source = sd_event_source_disable_unref(c->model->refresh_source);
-        refresh(c, true);
+        m->refresh_source = sd_event_source_disable_unref(m->refresh_source);
+        /* What is under way first, then what was invalidated since. */
+        if (m->working)
+                (void) run_slice(c, 0, true);
+        if (anything_dirty(m)) {
+                plan(m);
+                (void) run_slice(c, 0, true);
+        }
 }
 
 const struct device_state *const *device_model_devices(const struct context *c, size_t *ret_n) {
@@ -664,10 +776,12 @@ const struct device_state *const *device_model_devices(const struct context *c, 
         return c->model ? (const struct device_state *const *) c->model->devices : NULL;
 }
 
-void device_model_refresh_device(struct context *c, const struct pci_address *address) {
+void device_model_refresh_device(struct context *c, const struct pci_address *address, bool fresh_host_use) {
         const struct device_state *s;
         int group;
 
+        if (fresh_host_use && c->model)
+                forget_host_use(c->model);
         device_model_invalidate(c, address);
         s = device_model_find(c, address);
         group = s ? s->iommu_group : -1;
@@ -769,7 +883,8 @@ int device_model_start(struct context *c) {
         c->model = m;
 
         m->dirty_all = true;
-        refresh(c, false);
+        plan(m);
+        (void) run_slice(c, 0, false);
 
         watch_proc_file(c, "/proc/self/mountinfo", &m->mounts_fd, &m->mounts_source);
         watch_proc_file(c, "/proc/swaps", &m->swaps_fd, &m->swaps_source);
@@ -805,6 +920,9 @@ void device_model_free(struct context *c) {
         free(m->groups);
         free(m->dirty);
         free(m->dirty_groups);
+        free(m->work);
+        free(m->work_groups);
+        forget_host_use(m);
         free(m);
         c->model = NULL;
 }

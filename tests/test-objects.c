@@ -368,6 +368,64 @@ static void test_refresh(Fixture *f, gconstpointer data) {
         g_assert_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT);
 }
 
+/* 120 more functions, so that a full re-read takes several slices (device-model.c). */
+#define MANY 120
+#define LAST_OF_MANY "0000:a0:0e.7"
+
+static void populate_many(UMockdevTestbed *testbed, const void *data) {
+        for (int i = 0; i < MANY; i++) {
+                g_autofree char *address = g_strdup_printf("0000:a0:%02x.%d", i / 8, i % 8);
+                const struct fake_pci_device d = {
+                        .address = address,
+                        .vendor = 0x8086, .device = 0x1520, .subsystem_vendor = 0x8086, .subsystem_device = 0x0001,
+                        .class_code = 0x020000,
+                        .driver = "igbvf",
+                        .iommu_group = 500 + i,
+                        .boot_vga = -1,
+                };
+                fake_pci_device_add(testbed, &d);
+        }
+}
+
+static void fixture_setup_many(Fixture *f, gconstpointer data) {
+        static const struct harness_options many = { .emulate_kernel = TRUE, .populate = populate_many };
+
+        harness_start_with(&f->h, &many);
+        f->signals = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
+        f->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+        f->subscription = g_dbus_connection_signal_subscribe(f->h.bus.connection, VFIO_PT_BUS_NAME, NULL, NULL, NULL,
+                                                             NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_signal, f, NULL);
+}
+
+/* A disk event means what the host uses may have changed anywhere: every function is read again,
+ * a slice at a time, and the changes nobody announced (driver_override written behind the
+ * daemon's back) come out for the first function and the last. */
+static void test_full_refresh(Fixture *f, gconstpointer data) {
+        g_autofree char *nic = fake_pci_device_syspath(NIC);
+        g_autofree char *last = g_strdup_printf("/sys/devices/pci0000:00/%s", LAST_OF_MANY);
+        g_autofree char *last_path = g_strdup(VFIO_PT_DEVICES_PATH "/0000_a0_0e_7");
+        g_autofree char *disk = NULL;
+        g_autoptr(GPtrArray) nic_lines = NULL, last_lines = NULL;
+        guint first;
+
+        remember_all(f, NIC_PATH, VFIO_PT_DEVICE_INTERFACE);
+        remember_all(f, last_path, VFIO_PT_DEVICE_INTERFACE);
+        disk = umockdev_testbed_add_device(f->h.testbed, "block", "sdz", NULL, "size", "1000", NULL, "DEVTYPE", "disk",
+                                           NULL);
+        drain(f, 200);
+        first = f->signals->len;
+        umockdev_testbed_set_attribute(f->h.testbed, nic, "driver_override", "vfio-pci\n");
+        umockdev_testbed_set_attribute(f->h.testbed, last, "driver_override", "vfio-pci\n");
+        umockdev_testbed_uevent(f->h.testbed, disk, "change");
+        drain(f, 300);
+        nic_lines = changes(f, first, NIC_PATH);
+        last_lines = changes(f, first, last_path);
+        g_assert_cmpint(find_line(nic_lines, "DriverOverride='vfio-pci'", 0), >=, 0);
+        g_assert_cmpint(find_line(last_lines, "DriverOverride='vfio-pci'", 0), >=, 0);
+        assert_known_is_current(f, NIC_PATH, VFIO_PT_DEVICE_INTERFACE);
+        assert_known_is_current(f, last_path, VFIO_PT_DEVICE_INTERFACE);
+}
+
 /* A Restore the kernel holds up: the caller is told Timeout, the object stays Busy, and when the
  * kernel lets go it announces the end (Busy false, back on igb) with no call from anyone. */
 static void test_busy_after_timeout(Fixture *f, gconstpointer data) {
@@ -706,6 +764,7 @@ int main(int argc, char **argv) {
         g_test_add("/objects/busy-after-timeout", Fixture, NULL, fixture_setup, test_busy_after_timeout,
                    fixture_teardown);
         g_test_add("/objects/hotplug", Fixture, NULL, fixture_setup, test_hotplug, fixture_teardown);
+        g_test_add("/objects/full-refresh", Fixture, NULL, fixture_setup_many, test_full_refresh, fixture_teardown);
         g_test_add("/objects/options", Fixture, NULL, fixture_setup, test_options, fixture_teardown);
         g_test_add("/objects/monitor", Fixture, NULL, fixture_setup, test_monitor, fixture_teardown);
         g_test_add("/objects/introspection-matches-xml", Fixture, NULL, fixture_setup, test_introspection_matches_xml,
