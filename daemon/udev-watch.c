@@ -15,6 +15,8 @@
 #include "pci-address.h"
 #include "worker.h"
 
+#define UEVENT_BUFFER_BYTES (16 * 1024 * 1024)
+
 static void udev_device_unrefp(struct udev_device **d) {
         if (*d)
                 udev_device_unref(*d);
@@ -76,8 +78,15 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
                 const char *action, *sysname, *subsystem;
                 int r;
 
-                if (!d)
-                        break;
+                if (!d) {
+                        if (errno != ENOBUFS)
+                                break;
+                        /* The socket overflowed: some events are lost, and nobody knows which. */
+                        log_warning("Missed uevents (more arrived than the receive buffer holds); reading "
+                                    "every device again.");
+                        device_model_invalidate(c, NULL);
+                        continue;
+                }
                 action = udev_device_get_action(d);
                 sysname = udev_device_get_sysname(d);
                 subsystem = udev_device_get_subsystem(d);
@@ -126,6 +135,12 @@ int udev_watch_start(struct context *c) {
                 r = udev_monitor_filter_add_match_subsystem_devtype(c->monitor, "net", NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to filter the udev monitor");
+        /* A `udevadm trigger` on a server sends one event per function, thousands at once; an
+         * overflow is survived (see on_uevent), but costs a full re-read. Without CAP_NET_ADMIN the
+         * kernel caps this at net.core.rmem_max. */
+        r = udev_monitor_set_receive_buffer_size(c->monitor, UEVENT_BUFFER_BYTES);
+        if (r < 0)
+                log_debug_errno(r, "Could not enlarge the uevent receive buffer");
         r = udev_monitor_enable_receiving(c->monitor);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the udev monitor");
