@@ -137,6 +137,9 @@ static void on_authorized(struct context *c, sd_bus_message *m, int r, const sd_
         _cleanup_(operation_freep) struct operation *op = userdata;
 
         pending_remove(c, op->caller_uid);
+        op->authorized_usec = now_usec();
+        log_debug("%s of %s: authorization took %.1f ms.", operation_kind_to_string(op->kind), op->name,
+                  (double) (op->authorized_usec - op->called_usec) / USEC_PER_MSEC);
         if (r < 0) {
                 reply_refused(op, error);
                 return;
@@ -372,6 +375,7 @@ int bus_operation_start(sd_bus_message *m, struct context *c, enum operation_kin
         op = calloc(1, sizeof(*op));
         if (!op)
                 return -ENOMEM;
+        op->called_usec = now_usec();
         op->kind = kind;
         op->flags = flags;
         op->object_reply = object_reply;

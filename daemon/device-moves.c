@@ -12,6 +12,7 @@
 #include "strv.h"
 #include "vfio-passthrough-bus.h"
 #include "vfio-viability.h"
+#include "wait.h"
 
 int load_targets(struct operation *op, struct targets *ret) {
         int r;
@@ -37,10 +38,12 @@ static int refuse_if_host_uses(struct operation *op, struct host_use_view *view,
                                const char *verb) {
         _cleanup_(host_use_view_freep) struct host_use_view *fresh = NULL;
         _cleanup_(freep) char *holder = NULL;
+        uint64_t start;
         int r;
 
         if (op->flags & VFIO_PT_FLAG_FORCE)
                 return 0;
+        start = now_usec();
         if (!view) {
                 r = host_use_view_new(&fresh);
                 if (r < 0)
@@ -49,6 +52,7 @@ static int refuse_if_host_uses(struct operation *op, struct host_use_view *view,
                 view = fresh;
         }
         r = host_use_find(view, d, HOST_USE_PROBE_EXCLUSIVE, &holder);
+        log_debug("In-use check of %s took %.1f ms.", d->name, (double) (now_usec() - start) / USEC_PER_MSEC);
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not check whether the host uses %s: %s", d->name, strerror(-r));

@@ -33,7 +33,7 @@ static bool driver_is(void *userdata) {
  * not, so every step is confirmed by reading the driver link back. */
 bool kernel_wait_for_driver(struct operation *op, const struct pci_address *a, const char *expected) {
         struct driver_condition c = { .address = a, .expected = expected };
-        return wait_until(driver_is, &c, op->settle_usec);
+        return wait_until(driver_is, &c, op->settle_usec, "the driver link to change");
 }
 
 static bool driver_bound(void *userdata) {
@@ -43,7 +43,7 @@ static bool driver_bound(void *userdata) {
 }
 
 static bool wait_for_bound(struct operation *op, const struct pci_address *a) {
-        return wait_until(driver_bound, (void *) a, op->settle_usec);
+        return wait_until(driver_bound, (void *) a, op->settle_usec, "a driver to bind");
 }
 
 static bool device_exists(void *userdata) {
@@ -137,7 +137,7 @@ int kernel_unbind(struct operation *op, const struct pci_device *d) {
         /* ENODEV: it is no longer on that driver; what it is on now is checked below. */
         if (r < 0 && r != -ENODEV && r != -ENOENT)
                 return write_failed(op, d, "unbind it from its driver", r);
-        if (!wait_until(driver_left, &left, op->settle_usec))
+        if (!wait_until(driver_left, &left, op->settle_usec, "the device to leave its driver"))
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, -ETIMEDOUT,
                                       "%s did not leave %s within %.1f s. A program may still hold the device "
                                       "(a running VM?); stop it and try again.",
@@ -202,14 +202,14 @@ static void remove_and_rescan(struct operation *op, const struct pci_address *a,
                 log_warning_errno(r, "Could not remove %s", name);
                 return;
         }
-        if (!wait_until(device_gone, (void *) a, op->settle_usec))
+        if (!wait_until(device_gone, (void *) a, op->settle_usec, "the removed device to go"))
                 log_warning("%s did not go away after remove.", name);
         r = pci_device_write(&bridge, "rescan", "1", lock);
         if (r < 0) {
                 log_warning_errno(r, "Could not rescan %s; %s may be missing until the next rescan", bridge_name, name);
                 return;
         }
-        if (!wait_until(device_exists, (void *) a, op->settle_usec))
+        if (!wait_until(device_exists, (void *) a, op->settle_usec, "the device to come back"))
                 log_warning("%s did not come back after rescanning %s.", name, bridge_name);
 }
 

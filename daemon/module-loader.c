@@ -144,7 +144,7 @@ int vfio_pci_driver_ensure(const char *kmod_dir, uint64_t wait_usec, char **ret_
                 r = load_module(kmod_dir, ret_message);
         if (r < 0)
                 return r;
-        if (!wait_until(driver_registered, NULL, wait_usec))
+        if (!wait_until(driver_registered, NULL, wait_usec, "vfio-pci's driver to register"))
                 return not_available(ret_message,
                                      "vfio-pci's driver did not appear in " SYSFS_PCI_DRIVERS " after loading the "
                                      "module. Check 'dmesg' and 'journalctl -u modprobe@" VFIO_PCI_MODULE_NAME "'.");

@@ -50,6 +50,8 @@ struct operation {
         pthread_t thread;
         bool running;
         bool replied; /* answer_early() was called before the worker returned */
+        /* Where the time went, for the debug log (0: not reached, or no caller to authorize). */
+        uint64_t called_usec, authorized_usec, started_usec;
 
         /* Inputs: set before the worker starts, never changed afterwards. */
         enum operation_kind kind;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "sysfs.h"
+#include "wait.h"
 
 /* Leaves the child only the descriptors it needs (keep, sorted, n of them): a child stuck in the
  * kernel must not keep the daemon's bus connection (and with it the bus name) alive. */
@@ -46,7 +47,7 @@ static void sort_fds(int *fds, size_t n) {
  * umockdev redirects it); the child only makes system calls, which is all that is safe in the
  * child of a threaded process. It reports its errno through a pipe rather than its exit status,
  * which a wrapper (valgrind) may claim for its own findings. */
-static int write_file(const char *path, const char *value, int lock_fd) {
+static int write_in_child(const char *path, const char *value, int lock_fd) {
         _cleanup_(closep) int fd = -1, report_read = -1, report_write = -1;
         size_t n = strlen(value);
         int pipe_fds[2], error = 0, status;
@@ -94,6 +95,18 @@ static int write_file(const char *path, const char *value, int lock_fd) {
         if (k != sizeof(error))
                 return -EIO; /* died without a word */
         return -error;
+}
+
+/* Each write's time goes to the debug log: with the waits (wait.h) it says where an operation's
+ * time went. */
+static int write_file(const char *path, const char *value, int lock_fd) {
+        uint64_t start = now_usec();
+        int r;
+
+        r = write_in_child(path, value, lock_fd);
+        log_debug("Write to %s took %.1f ms%s%s.", path, (double) (now_usec() - start) / USEC_PER_MSEC,
+                  r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+        return r;
 }
 
 int pci_device_write(const struct pci_address *address, const char *attribute, const char *value, int lock_fd) {

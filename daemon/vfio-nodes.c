@@ -34,7 +34,7 @@ int vfio_group_node_wait(int iommu_group, uint64_t timeout_usec, char **ret_path
         *ret_path = strdup(vfio_group_node(iommu_group, node));
         if (!*ret_path)
                 return -ENOMEM;
-        return wait_until(node_exists, *ret_path, timeout_usec) ? 0 : -ETIMEDOUT;
+        return wait_until(node_exists, *ret_path, timeout_usec, "the VFIO group node") ? 0 : -ETIMEDOUT;
 }
 
 static bool decimal_valid(const char *n);

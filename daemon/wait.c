@@ -3,6 +3,9 @@
 
 #include <time.h>
 
+#include "log.h"
+
+#define FIRST_POLL_INTERVAL_USEC (500)
 #define POLL_INTERVAL_USEC (10 * USEC_PER_MSEC)
 
 uint64_t now_usec(void) {
@@ -11,16 +14,25 @@ uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-bool wait_until(bool (*condition)(void *userdata), void *userdata, uint64_t timeout_usec) {
-        uint64_t deadline = now_usec() + timeout_usec;
+bool wait_until(bool (*condition)(void *userdata), void *userdata, uint64_t timeout_usec, const char *what) {
+        uint64_t start = now_usec(), deadline = start + timeout_usec;
+        /* Most conditions hold at once or within a millisecond or two (udev making a node): the
+         * first pauses are short, the later ones spare the CPU. */
+        uint64_t pause_usec = FIRST_POLL_INTERVAL_USEC;
 
         for (;;) {
-                struct timespec pause = { .tv_nsec = POLL_INTERVAL_USEC * 1000 };
+                struct timespec pause = { .tv_nsec = (long) (pause_usec * 1000) };
 
-                if (condition(userdata))
+                if (condition(userdata)) {
+                        log_debug("Waited %.1f ms for %s.", (double) (now_usec() - start) / USEC_PER_MSEC, what);
                         return true;
-                if (now_usec() >= deadline)
+                }
+                if (now_usec() >= deadline) {
+                        log_debug("Gave up waiting for %s after %.1f ms.", what,
+                                  (double) (now_usec() - start) / USEC_PER_MSEC);
                         return false;
+                }
                 nanosleep(&pause, NULL);
+                pause_usec = pause_usec * 2 < POLL_INTERVAL_USEC ? pause_usec * 2 : POLL_INTERVAL_USEC;
         }
 }

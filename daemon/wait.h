@@ -9,8 +9,8 @@
 
 uint64_t now_usec(void);
 
-/* Polls condition every few milliseconds until it holds or timeout_usec passed; returns whether it
- * held. For the worker threads only: the kernel (or udev) finishes some steps asynchronously —
- * a /dev node appears when udev is done, a driver registers after module init — and sysfs offers
- * no notification for them. */
-bool wait_until(bool (*condition)(void *userdata), void *userdata, uint64_t timeout_usec);
+/* Polls condition until it holds or timeout_usec passed; returns whether it held. For the worker
+ * threads only: the kernel (or udev) finishes some steps asynchronously — a /dev node appears
+ * when udev is done, a driver registers after module init — and sysfs offers no notification
+ * for them. what names the wait in the debug log, with how long it took. */
+bool wait_until(bool (*condition)(void *userdata), void *userdata, uint64_t timeout_usec, const char *what);

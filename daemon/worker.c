@@ -67,6 +67,7 @@ static int start(struct context *c, struct operation *op) {
         if (r != 0)
                 return -r;
         op->running = true;
+        op->started_usec = now_usec();
         log_debug("%s of %s started.", operation_kind_to_string(op->kind), op->name);
         return 0;
 }
@@ -116,6 +117,20 @@ static void start_ready(struct context *c) {
         }
 }
 
+static double msec_between(uint64_t from, uint64_t to) {
+        return from && to >= from ? (double) (to - from) / USEC_PER_MSEC : 0.0;
+}
+
+/* One line that says where an operation's time went; the steps' own lines say the rest. */
+static void log_timing(const struct operation *op) {
+        uint64_t now = now_usec();
+
+        log_debug("%s of %s took %.1f ms: authorization %.1f ms, waiting for its group %.1f ms, work %.1f ms.",
+                  operation_kind_to_string(op->kind), op->name, msec_between(op->called_usec ?: op->started_usec, now),
+                  msec_between(op->called_usec, op->authorized_usec),
+                  msec_between(op->authorized_usec, op->started_usec), msec_between(op->started_usec, now));
+}
+
 static void finish(struct context *c, struct operation *op) {
         int r;
 
@@ -124,6 +139,7 @@ static void finish(struct context *c, struct operation *op) {
                 log_warning_errno(-r, "Could not join a worker thread");
         op->running = false;
         op->timeout_source = sd_event_source_disable_unref(op->timeout_source);
+        log_timing(op);
 
         if (!op->replied)
                 op->requester->finished(op);
