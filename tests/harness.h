@@ -20,7 +20,10 @@ struct harness_options {
         const char *daemon_preload;       /* a library preloaded into the daemon as well (NULL: none) */
         const char *const *daemon_env;    /* more NAME=VALUE for the daemon's environment (NULL: none) */
         gboolean capture_journal;          /* the daemon's journal entries come to the test */
-        void (*populate)(UMockdevTestbed *testbed); /* adds more to the tree before the daemon starts */
+        /* Adds more to the tree before the daemon starts. */
+        void (*populate)(UMockdevTestbed *testbed, const void *populate_data);
+        const void *populate_data;
+        gboolean without_default_tree; /* only what populate adds */
 };
 
 /* One private world per test: a umockdev testbed holding the fake PCI tree, a private

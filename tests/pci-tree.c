@@ -87,6 +87,30 @@ static void make_dir(const char *root, const char *path) {
         g_assert_cmpint(g_mkdir_with_parents(full, 0755), ==, 0);
 }
 
+static void put_le16(guint8 *at, unsigned value) {
+        at[0] = value & 0xff;
+        at[1] = (value >> 8) & 0xff;
+}
+
+/* The standard header of the configuration space, as lspci reads it (a type 1 header for a
+ * bridge, with no subsystem ids there). */
+static void add_config_space(UMockdevTestbed *testbed, const char *syspath, const struct fake_pci_device *d) {
+        guint8 config[64] = { 0 };
+        gboolean bridge = (d->class_code >> 8) == 0x0604;
+
+        put_le16(config + 0x00, d->vendor);
+        put_le16(config + 0x02, d->device);
+        config[0x09] = d->class_code & 0xff;
+        config[0x0a] = (d->class_code >> 8) & 0xff;
+        config[0x0b] = (d->class_code >> 16) & 0xff;
+        config[0x0e] = bridge ? 0x01 : 0x00;
+        if (!bridge) {
+                put_le16(config + 0x2c, d->subsystem_vendor);
+                put_le16(config + 0x2e, d->subsystem_device);
+        }
+        umockdev_testbed_set_attribute_binary(testbed, syspath, "config", config, sizeof(config));
+}
+
 void fake_pci_device_add(UMockdevTestbed *testbed, const struct fake_pci_device *d) {
         g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
         g_autofree char *parent = d->parent ? fake_pci_device_syspath(d->parent) : g_strdup("/sys/devices/pci0000:00");
@@ -111,6 +135,7 @@ void fake_pci_device_add(UMockdevTestbed *testbed, const struct fake_pci_device 
                                               "PCI_SLOT_NAME", d->address, NULL);
         g_assert_nonnull(syspath);
         g_debug("added %s", syspath);
+        add_config_space(testbed, syspath, d);
         if (d->boot_vga >= 0)
                 umockdev_testbed_set_attribute(testbed, syspath, "boot_vga", d->boot_vga ? "1" : "0");
 
@@ -141,12 +166,16 @@ void fake_pci_device_add(UMockdevTestbed *testbed, const struct fake_pci_device 
         }
 }
 
-void fake_pci_tree_add(UMockdevTestbed *testbed) {
+void fake_pci_tree_add_skeleton(UMockdevTestbed *testbed) {
         g_autofree char *root = umockdev_testbed_get_root_dir(testbed);
 
         make_dir(root, "sys/devices/pci0000:00");
         make_dir(root, "sys/bus/pci/drivers");
         make_dir(root, "sys/kernel/iommu_groups");
+}
+
+void fake_pci_tree_add(UMockdevTestbed *testbed) {
+        fake_pci_tree_add_skeleton(testbed);
         for (size_t i = 0; i < fake_pci_tree_size; i++)
                 fake_pci_device_add(testbed, &fake_pci_tree[i]);
 }

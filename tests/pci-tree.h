@@ -24,6 +24,9 @@ extern const size_t fake_pci_tree_size;
  * directories and /sys/kernel/iommu_groups. */
 void fake_pci_tree_add(UMockdevTestbed *testbed);
 
+/* Only what every tree has: the root bus, the driver and IOMMU group directories. */
+void fake_pci_tree_add_skeleton(UMockdevTestbed *testbed);
+
 /* Where a device of the tree lives in the testbed, e.g. "/sys/devices/pci0000:00/0000:00:01.0". */
 char *fake_pci_device_syspath(const char *address);
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # fetch-tools.sh [CACHE_BASE] — the storage tools the guest needs to make what the host uses:
-# mkfs.btrfs, cryptsetup, mdadm, dmsetup.  They are not installed on this machine (their
-# packages' scripts would scan and set up this machine's disks); `apt-get download` fetches
+# mkfs.btrfs, cryptsetup, mdadm, dmsetup; and the peers the benchmark compares with, driverctl
+# and dpdk-devbind.py.  They are not installed on this machine (their packages' scripts would
+# scan and set up this machine's disks, or add udev rules for its devices); `apt-get download` fetches
 # them, `dpkg -x` unpacks them into CACHE_BASE/guest-tools, and the guest runs them from there
 # with PATH and LD_LIBRARY_PATH pointing in.
 #
@@ -21,8 +22,9 @@ packages=(
     cryptsetup-bin libpopt0 libcryptsetup12 libargon2-1 libjson-c5 libdevmapper1.02.1
     mdadm
     dmsetup
+    driverctl dpdk
 )
-binaries=(sbin/mkfs.btrfs sbin/cryptsetup sbin/mdadm sbin/dmsetup)
+binaries=(sbin/mkfs.btrfs sbin/cryptsetup sbin/mdadm sbin/dmsetup sbin/driverctl bin/dpdk-devbind.py)
 wanted="${packages[*]}"
 
 if [[ -f $dir/.complete && $(cat "$dir/packages" 2>/dev/null) == "$wanted" ]]; then
@@ -57,7 +59,7 @@ for b in "${binaries[@]}"; do
     path=$tmp/root/$b
     [[ -x $path ]] || path=$tmp/root/usr/$b
     [[ -x $path ]] || { log "no $b in the unpacked packages"; exit 1; }
-    if missing=$(LD_LIBRARY_PATH=$libs ldd "$path" | grep 'not found'); then
+    if missing=$(LD_LIBRARY_PATH=$libs ldd "$path" 2>/dev/null | grep 'not found'); then
         log "$b needs libraries that are neither installed nor fetched: $missing"
         exit 1
     fi
