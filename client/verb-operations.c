@@ -25,16 +25,30 @@
 
 /* What a verb's printer gets. The descriptions of the device and its group before and after
  * the call exist only for text output, which names drivers the replies do not carry; JSON
- * prints the reply alone. A description that could not be had has no members. */
+ * prints the reply alone. The one after is read only when the reply does not say enough (other
+ * members moved, a group still not viable): on a big machine each costs a GetManagedObjects. A
+ * description that could not be had has no members. */
 struct operation {
         const char *address; /* canonical */
         const struct options *options;
         const struct device_description *before;
-        const struct device_description *after;
+        sd_bus *bus;
+        bool after_read;
+        sd_bus_message *after_reply;
+        struct device_description after_description;
 };
 
+/* The description after the call, read on first use. */
+static const struct device_description *after(struct operation *op) {
+        if (!op->after_read) {
+                op->after_read = true;
+                (void) device_describe(op->bus, op->address, false, &op->after_reply, &op->after_description);
+        }
+        return &op->after_description;
+}
+
 /* Reads the reply and prints it, as text or JSON as the options say. */
-typedef int (*operation_printer)(sd_bus_message *reply, const struct operation *op);
+typedef int (*operation_printer)(sd_bus_message *reply, struct operation *op);
 
 static const char *driver_or_unbound(const char *driver) {
         return driver && *driver ? driver : NO_DRIVER;
@@ -67,11 +81,11 @@ static void print_change(const char *address, const char *before, const char *af
 
 /* One line per other group member the call moved. after_driver is where they went when the
  * verb knows it (attach); otherwise the description after the call tells. */
-static void print_member_moves(const struct operation *op, char *const *moved, const char *after_driver) {
+static void print_member_moves(struct operation *op, char *const *moved, const char *after_driver) {
         for (; moved && *moved; moved++)
                 if (!streq_ptr(*moved, op->address)) {
                         print_change(*moved, member_driver(op->before, *moved),
-                                     after_driver ?: member_driver(op->after, *moved));
+                                     after_driver ?: member_driver(after(op), *moved));
                         putchar('\n');
                 }
 }
@@ -94,7 +108,7 @@ static void json_string_or_null(struct json_writer *w, const char *key, const ch
         json_string(w, value && *value ? value : NULL);
 }
 
-static int print_detach(sd_bus_message *reply, const struct operation *op) {
+static int print_detach(sd_bus_message *reply, struct operation *op) {
         const char *previous_driver;
         struct json_writer w;
         int r;
@@ -117,7 +131,8 @@ static int print_detach(sd_bus_message *reply, const struct operation *op) {
         /* Detach does not list the group members it moved; the descriptions tell which did. */
         for (size_t i = 0; i < op->before->n_members; i++) {
                 const struct device_info *m = &op->before->members[i];
-                const struct device_info *now = find_member(op->after, m->address);
+                const struct device_info *now = streq_ptr(m->address, op->address) ? NULL
+                                                                                    : find_member(after(op), m->address);
 
                 if (!streq_ptr(m->address, op->address) && now && !streq_ptr(m->driver, now->driver))
                         printf("%s: %s -> %s\n", m->address, driver_or_unbound(m->driver),
@@ -128,16 +143,17 @@ static int print_detach(sd_bus_message *reply, const struct operation *op) {
 
 /* Why the group is still not usable, on stderr: it does not undo the attach, but the VM will
  * not start until it is dealt with. */
-static void warn_not_viable(const struct operation *op, const char *group) {
+static void warn_not_viable(struct operation *op, const char *group) {
+        const struct device_description *now = after(op);
         size_t n_blocking = 0, shown = 0;
 
-        for (size_t i = 0; i < op->after->n_members; i++)
-                if (op->after->members[i].vfio_ready == 0)
+        for (size_t i = 0; i < now->n_members; i++)
+                if (now->members[i].vfio_ready == 0)
                         n_blocking++;
 
         fprintf(stderr, "vfio-passthroughctl: warning: IOMMU group %s is not viable yet", group);
-        for (size_t i = 0; i < op->after->n_members; i++) {
-                const struct device_info *m = &op->after->members[i];
+        for (size_t i = 0; i < now->n_members; i++) {
+                const struct device_info *m = &now->members[i];
 
                 if (m->vfio_ready != 0)
                         continue;
@@ -151,7 +167,7 @@ static void warn_not_viable(const struct operation *op, const char *group) {
         fprintf(stderr, "'vfio-passthroughctl show %s' shows every member.\n", op->address);
 }
 
-static int print_attach(sd_bus_message *reply, const struct operation *op) {
+static int print_attach(sd_bus_message *reply, struct operation *op) {
         _cleanup_(strv_freep) char **moved = NULL;
         const char *group_path, *group;
         char group_node[32];
@@ -193,7 +209,7 @@ static int print_attach(sd_bus_message *reply, const struct operation *op) {
         return 0;
 }
 
-static int print_restore(sd_bus_message *reply, const struct operation *op) {
+static int print_restore(sd_bus_message *reply, struct operation *op) {
         _cleanup_(strv_freep) char **restored = NULL;
         const char *driver;
         struct json_writer w;
@@ -222,9 +238,10 @@ static int print_restore(sd_bus_message *reply, const struct operation *op) {
 static int run_operation(const char *method, const char *device, const struct options *options,
                          operation_printer print) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *before_reply = NULL, *after_reply = NULL;
-        _cleanup_(device_description_done) struct device_description before = {}, after = {};
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *before_reply = NULL;
+        _cleanup_(device_description_done) struct device_description before = {};
         char address[PCI_ADDRESS_STRING_MAX];
+        struct operation op;
         int r;
 
         r = address_argument_parse(device, address);
@@ -235,8 +252,9 @@ static int run_operation(const char *method, const char *device, const struct op
                 return r;
 
         /* Text names the drivers on both sides of the arrow, which the replies do not all carry:
-         * ask before, and after. The first also answers a wrong address before any password
-         * prompt; the second is only for the printout, which makes do without it. */
+         * ask before (and after, when needed: see struct operation). The first also answers a
+         * wrong address before any password prompt; the second is only for the printout, which
+         * makes do without it. */
         if (!options->json) {
                 r = device_describe(bus, address, false, &before_reply, &before);
                 if (r < 0)
@@ -247,15 +265,15 @@ static int run_operation(const char *method, const char *device, const struct op
         if (r < 0)
                 return r;
 
-        if (!options->json)
-                (void) device_describe(bus, address, false, &after_reply, &after);
-
-        r = print(reply, &(struct operation) {
+        op = (struct operation) {
                 .address = address,
                 .options = options,
                 .before = &before,
-                .after = &after,
-        });
+                .bus = bus,
+        };
+        r = print(reply, &op);
+        device_description_done(&op.after_description);
+        sd_bus_message_unref(op.after_reply);
         if (r == -EBADMSG)
                 return r; /* reported by bus_log_parse_error() */
         /* A write error is reported once, by main(), which checks stdout for all verbs. */
