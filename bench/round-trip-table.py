@@ -14,6 +14,7 @@ ROWS = [
     ("list ctl", "vfio-passthroughctl list", "list lspci", 0.5),
     ("list driverctl", "driverctl list-devices", "list lspci", None),
     ("list dpdk", "dpdk-devbind.py --status", "list lspci", None),
+    ("list ctl-start", "vfio-passthroughctl --version (process start)", None, None),
     ("daemon activation-to-first-answer", "daemon: D-Bus activation to first answer", None, None),
     ("daemon rss-kib", "daemon RSS after the run (KiB)", None, None),
     ("daemon rss-anon-kib", "daemon private memory, RssAnon (KiB)", None, None),

@@ -133,11 +133,11 @@ time_cmd() { # prints ms of one run of the command (as root)
 declare -A lists
 for ((r = 0; r <= rounds; r++)); do
     a=$(time_cmd lspci -Dnnk) b=$(time_cmd vfio-passthroughctl list) c=$(time_cmd driverctl list-devices) \
-        d=$(time_cmd dpdk-devbind.py --status)
+        d=$(time_cmd dpdk-devbind.py --status) e=$(time_cmd vfio-passthroughctl --version)
     [[ $r -eq 0 ]] && continue # warm-up
-    lists[lspci]+="$a " lists[ctl]+="$b " lists[driverctl]+="$c " lists[dpdk]+="$d "
+    lists[lspci]+="$a " lists[ctl]+="$b " lists[driverctl]+="$c " lists[dpdk]+="$d " lists[ctl-start]+="$e "
 done
-for c in lspci ctl driverctl dpdk; do
+for c in lspci ctl driverctl dpdk ctl-start; do
     printf 'BENCH list %s\t%s\t%s\n' "$c" "$(median <<< "${lists[$c]}")" "${lists[$c]}" | tee -a "$results"
 done
 
