@@ -97,8 +97,10 @@ static void measure(unsigned functions) {
         g_autofree char *root = NULL, *sysfs_option = NULL, *title = NULL;
         const char *lspci[] = { "lspci", "-Dnnk", "-A", "linux-sysfs", "-O", NULL, NULL };
         const char *ctl_list[] = { CTL_PATH, "list", NULL };
+        const char *ctl_show[] = { CTL_PATH, "show", "0000:80:00.1", NULL };
+        const char *lspci_one[] = { "lspci", "-Dnnk", "-s", "0000:80:00.1", "-A", "linux-sysfs", "-O", NULL, NULL };
         g_auto(GStrv) ctl_env = NULL;
-        double startup, ping, list, objects, describe, baseline_lspci, ctl;
+        double startup, ping, list, objects, describe, baseline_lspci, ctl, baseline_lspci_one, ctl_one;
         unsigned rss_idle, rss_peak, ignored;
         guint n_objects, n_listed;
         unsigned rounds = functions >= 4096 ? 11 : 21;
@@ -108,6 +110,7 @@ static void measure(unsigned functions) {
         /* lspci reads the testbed directly, without umockdev's preload in its way. */
         sysfs_option = g_strdup_printf("sysfs.path=%s/sys/bus/pci", root);
         lspci[5] = sysfs_option;
+        lspci_one[7] = sysfs_option;
         ctl_env = g_get_environ();
         ctl_env = g_environ_setenv(ctl_env, "DBUS_SYSTEM_BUS_ADDRESS", h.bus.address, TRUE);
         ctl_env = g_environ_unsetenv(ctl_env, "LD_PRELOAD");
@@ -129,6 +132,8 @@ static void measure(unsigned functions) {
         g_assert_cmpuint(n_listed, ==, functions);
         baseline_lspci = bench_run_median_usec(lspci, NULL, 5);
         ctl = bench_run_median_usec(ctl_list, ctl_env, 5);
+        baseline_lspci_one = bench_run_median_usec(lspci_one, NULL, 5);
+        ctl_one = bench_run_median_usec(ctl_show, ctl_env, 5);
         bench_rss_kib(h.daemon_pid, &ignored, &rss_peak);
         harness_stop(&h);
 
@@ -148,6 +153,7 @@ static void measure(unsigned functions) {
         bench_row("DescribeDevice (a VF)", describe / 1000, "ms", "Ping", ping / 1000);
         bench_row_target("vfio-passthroughctl list", ctl / 1000, "ms", "lspci -Dnnk", baseline_lspci / 1000,
                          "<= 0.5x lspci", ctl <= 0.5 * baseline_lspci);
+        bench_row("vfio-passthroughctl show (one VF)", ctl_one / 1000, "ms", "lspci -s", baseline_lspci_one / 1000);
 }
 
 int main(int argc, char **argv) {

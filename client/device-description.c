@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "bus-call.h"
-#include "bus-path.h"
 #include "macro.h"
-#include "object-tree.h"
 #include "vfio-passthrough-bus.h"
 
 void device_description_done(struct device_description *d) {
@@ -18,48 +16,42 @@ void device_description_done(struct device_description *d) {
         d->n_members = 0;
 }
 
-/* Asks the daemon to read the device and its group again, for what no event announces. */
-static int refresh_device(sd_bus *bus, const char *address) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        char path[BUS_PATH_MAX];
-        struct pci_address a;
-        int r;
-
-        if (pci_address_parse(address, &a) < 0)
-                return -EINVAL;
-        r = sd_bus_message_new_method_call(bus, &call, VFIO_PT_BUS_NAME, bus_device_path(&a, path),
-                                           VFIO_PT_DEVICE_INTERFACE, "Refresh");
-        if (r < 0) {
-                fprintf(stderr, "vfio-passthroughctl: failed to create the Refresh call: %s\n", strerror(-r));
-                return r;
-        }
-        return bus_call(bus, call, &reply);
+/* The device's own VfioReady and VfioNote come with its entry among the members. */
+static void take_vfio_readiness(struct device_description *d) {
+        for (size_t i = 0; i < d->n_members; i++)
+                if (streq_ptr(d->members[i].address, d->device.address)) {
+                        d->device.vfio_ready = d->members[i].vfio_ready;
+                        d->device.vfio_note = d->members[i].vfio_note;
+                }
 }
 
-int device_describe(sd_bus *bus, const char *address, bool refresh, sd_bus_message **ret_reply,
-                    struct device_description *ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(object_tree_done) struct object_tree tree = {};
+int device_describe(sd_bus *bus, const char *address, sd_bus_message **ret_reply, struct device_description *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        struct device_description d = {};
         int r;
 
-        if (refresh) {
-                r = refresh_device(bus, address);
-                if (r < 0)
-                        return r;
+        r = sd_bus_message_new_method_call(bus, &call, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH, VFIO_PT_INTERFACE,
+                                           "DescribeDevice");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", address);
+        if (r < 0) {
+                fprintf(stderr, "vfio-passthroughctl: failed to create the DescribeDevice call: %s\n", strerror(-r));
+                return r;
         }
-        r = object_tree_load(bus, &reply, &tree);
+        r = bus_call(bus, call, &reply);
         if (r < 0)
                 return r;
-        r = object_tree_describe(&tree, address, ret);
-        if (r == -ENODEV) {
-                fprintf(stderr, "vfio-passthroughctl: No PCI device at %s. 'vfio-passthroughctl list' shows the "
-                                "devices present.\n", address);
-                return r;
-        }
+        r = device_info_read(reply, &d.device);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "ib", &d.iommu_group, &d.group_viable);
+        if (r >= 0)
+                r = device_info_read_array(reply, &d.members, &d.n_members);
         if (r < 0) {
-                fprintf(stderr, "vfio-passthroughctl: %s\n", strerror(-r));
-                return r;
+                device_description_done(&d);
+                return bus_log_parse_error(r);
         }
+        take_vfio_readiness(&d);
         *ret_reply = TAKE_PTR(reply);
+        *ret = d;
         return 0;
 }

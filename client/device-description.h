@@ -20,9 +20,9 @@ struct device_description {
 
 void device_description_done(struct device_description *d);
 
-/* A canonical address's device and group, from one GetManagedObjects call; with refresh, after
- * the daemon has read them again (the Device's Refresh method), for a view of this instant. The
- * strings in *ret point into *ret_reply, which the caller keeps as long as it uses them. Prints
- * its own errors, like bus_call(); -ENODEV when there is no such device. */
-int device_describe(sd_bus *bus, const char *address, bool refresh, sd_bus_message **ret_reply,
-                    struct device_description *ret);
+/* A canonical address's device and group from one DescribeDevice call, which reads them again
+ * first (what the host uses included), for a view of this instant; its cost does not grow with
+ * the number of devices on the machine, as GetManagedObjects' does. The strings in *ret point
+ * into *ret_reply, which the caller keeps as long as it uses them. Prints its own errors, like
+ * bus_call(); -ENODEV when there is no such device. */
+int device_describe(sd_bus *bus, const char *address, sd_bus_message **ret_reply, struct device_description *ret);

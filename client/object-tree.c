@@ -211,52 +211,6 @@ int object_tree_load(sd_bus *bus, sd_bus_message **ret_reply, struct object_tree
         return 0;
 }
 
-const struct device_info *object_tree_find(const struct object_tree *t, const char *address) {
-        for (size_t i = 0; i < t->n_devices; i++)
-                if (streq_ptr(t->devices[i].address, address))
-                        return &t->devices[i];
-        return NULL;
-}
-
-const struct group_info *object_tree_find_group(const struct object_tree *t, int32_t id) {
-        for (size_t i = 0; i < t->n_groups; i++)
-                if (t->groups[i].id == id)
-                        return &t->groups[i];
-        return NULL;
-}
-
-int object_tree_describe(const struct object_tree *t, const char *address, struct device_description *ret) {
-        const struct device_info *d = object_tree_find(t, address);
-        const struct group_info *g;
-        struct device_description description = {};
-
-        if (!d)
-                return -ENODEV;
-        description.device = *d;
-        description.iommu_group = d->iommu_group;
-        g = d->iommu_group >= 0 ? object_tree_find_group(t, d->iommu_group) : NULL;
-        if (g) {
-                description.group_viable = g->viable;
-                for (size_t i = 0; i < t->n_devices; i++) {
-                        const struct device_info *m = &t->devices[i];
-                        struct device_info *p;
-
-                        if (m->iommu_group != g->id)
-                                continue;
-                        p = reallocarray(description.members, description.n_members + 1, sizeof(*p));
-                        if (!p) {
-                                device_description_done(&description);
-                                return -ENOMEM;
-                        }
-                        description.members = p;
-                        /* Each member says itself whether it lets VFIO use the group (VfioReady). */
-                        p[description.n_members++] = *m;
-                }
-        }
-        *ret = description;
-        return 0;
-}
-
 int read_device_paths(sd_bus_message *m, char ***ret) {
         _cleanup_(strv_freep) char **addresses = NULL;
         size_t n = 0;

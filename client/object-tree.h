@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
-#include "device-description.h"
 #include "device-info.h"
 
 /* Everything the daemon shows, from one GetManagedObjects call: its Device objects, sorted by
@@ -30,13 +29,6 @@ void object_tree_done(struct object_tree *t);
 
 /* Prints its own errors, like bus_call(). */
 int object_tree_load(sd_bus *bus, sd_bus_message **ret_reply, struct object_tree *ret);
-
-const struct device_info *object_tree_find(const struct object_tree *t, const char *address);
-const struct group_info *object_tree_find_group(const struct object_tree *t, int32_t id);
-
-/* A device and its group as "show" prints them: the device and every member, each with its
- * VfioReady and VfioNote. -ENODEV when there is no such device. */
-int object_tree_describe(const struct object_tree *t, const char *address, struct device_description *ret);
 
 /* Reads an "ao" of Device objects as canonical addresses (strv_free() them). */
 int read_device_paths(sd_bus_message *m, char ***ret);

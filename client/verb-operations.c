@@ -42,7 +42,7 @@ struct operation {
 static const struct device_description *after(struct operation *op) {
         if (!op->after_read) {
                 op->after_read = true;
-                (void) device_describe(op->bus, op->address, false, &op->after_reply, &op->after_description);
+                (void) device_describe(op->bus, op->address, &op->after_reply, &op->after_description);
         }
         return &op->after_description;
 }
@@ -256,7 +256,7 @@ static int run_operation(const char *method, const char *device, const struct op
          * wrong address before any password prompt; the second is only for the printout, which
          * makes do without it. */
         if (!options->json) {
-                r = device_describe(bus, address, false, &before_reply, &before);
+                r = device_describe(bus, address, &before_reply, &before);
                 if (r < 0)
                         return r;
         }

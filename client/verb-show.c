@@ -233,7 +233,7 @@ int verb_show(int argc, char *argv[], const struct options *options) {
         r = bus_connect(&bus);
         if (r < 0)
                 return r;
-        r = device_describe(bus, address, true, &reply, &description);
+        r = device_describe(bus, address, &reply, &description);
         if (r < 0)
                 return r;
 
