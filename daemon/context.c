@@ -6,6 +6,7 @@
 
 #include "bus-objects.h"
 #include "device-model.h"
+#include "hwdb-names.h"
 #include "polkit.h"
 #include "recovery.h"
 #include "thread-job.h"
@@ -23,8 +24,7 @@ void context_done(struct context *c) {
         c->monitor_source = sd_event_source_disable_unref(c->monitor_source);
         if (c->monitor)
                 c->monitor = udev_monitor_unref(c->monitor);
-        if (c->hwdb)
-                c->hwdb = udev_hwdb_unref(c->hwdb);
+        c->names = hwdb_names_free(c->names);
         if (c->udev)
                 c->udev = udev_unref(c->udev);
         c->vtable_slot = sd_bus_slot_unref(c->vtable_slot);

@@ -9,7 +9,7 @@
 #include "pci-device.h"
 
 struct udev;
-struct udev_hwdb;
+struct hwdb_names;
 struct udev_monitor;
 struct operation;
 struct polkit_registry;
@@ -21,7 +21,7 @@ struct context {
         sd_bus_slot *vtable_slot;
         sd_bus_slot *object_slots[4]; /* object manager, enumerator, device and group vtables */
         struct udev *udev;
-        struct udev_hwdb *hwdb; /* NULL when the hardware database is missing: names stay empty */
+        struct hwdb_names *names; /* device names, from udev's hardware database */
         struct udev_monitor *monitor;
         sd_event_source *monitor_source;
         struct polkit_registry *polkit; /* authorization checks waiting for polkit's answer */

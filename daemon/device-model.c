@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "host-use.h"
+#include "hwdb-names.h"
 #include "iommu-group.h"
 #include "log.h"
 #include "macro.h"
@@ -669,6 +670,8 @@ static bool run_slice(struct context *c, size_t limit, bool announce) {
                 return false;
         free(TAKE_PTR(m->work));
         free(TAKE_PTR(m->work_groups));
+        /* Names of kinds seen are cached: the database's pages need not stay resident. */
+        hwdb_names_close(c->names);
         m->n_work = m->done_work = m->n_work_groups = m->done_work_groups = 0;
         m->working = false;
         return true;

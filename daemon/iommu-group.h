@@ -6,7 +6,6 @@
 
 #include "pci-device.h"
 
-struct udev_hwdb;
 
 struct iommu_group {
         int id;

@@ -12,6 +12,7 @@
 #include "context.h"
 #include "crash-point.h"
 #include "device-model.h"
+#include "hwdb-names.h"
 #include "log.h"
 #include "macro.h"
 #include "polkit.h"
@@ -166,11 +167,11 @@ static int context_setup(struct context *c) {
         c->udev = udev_new();
         if (!c->udev)
                 return log_error_errno(-ENOMEM, "Failed to allocate a udev context");
-        c->hwdb = udev_hwdb_new(c->udev);
-        if (!c->hwdb)
-                log_warning("No udev hardware database found; devices will be listed without names.");
+        r = hwdb_names_new(c->udev, &c->names);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the device name cache");
         c->reader = (struct pci_reader) {
-                .hwdb = c->hwdb,
+                .names = c->names,
                 .group_busy = reader_group_busy,
                 .userdata = c,
         };

@@ -4,13 +4,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libudev.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "address-directory.h"
+#include "hwdb-names.h"
 #include "macro.h"
 #include "sysfs.h"
 
@@ -191,41 +191,21 @@ static int dup_or_null(const char *s, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-/* The same lookup udev's hwdb builtin does for ID_VENDOR_FROM_DATABASE and friends. */
-static int lookup_names(struct udev_hwdb *hwdb, struct pci_device *d) {
-        const char *vendor = NULL, *model = NULL, *class = NULL, *subclass = NULL;
-        struct udev_list_entry *e;
-        char modalias[96];
+static int lookup_names(struct hwdb_names *names, struct pci_device *d) {
+        const char *vendor, *device, *class;
         int r;
 
-        if (!hwdb)
-                return 0;
-
-        snprintf(modalias, sizeof(modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
-                 d->vendor_id, d->device_id, d->subsystem_vendor_id, d->subsystem_device_id,
-                 (d->class_code >> 16) & 0xff, (d->class_code >> 8) & 0xff, d->class_code & 0xff);
-
-        udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(hwdb, modalias, 0)) {
-                const char *key = udev_list_entry_get_name(e);
-                const char *value = udev_list_entry_get_value(e);
-
-                if (strcmp(key, "ID_VENDOR_FROM_DATABASE") == 0)
-                        vendor = value;
-                else if (strcmp(key, "ID_MODEL_FROM_DATABASE") == 0)
-                        model = value;
-                else if (strcmp(key, "ID_PCI_SUBCLASS_FROM_DATABASE") == 0)
-                        subclass = value;
-                else if (strcmp(key, "ID_PCI_CLASS_FROM_DATABASE") == 0)
-                        class = value;
-        }
-
+        r = hwdb_names_lookup(names, d->vendor_id, d->device_id, d->subsystem_vendor_id, d->subsystem_device_id,
+                              d->class_code, &vendor, &device, &class);
+        if (r < 0)
+                return r;
         r = dup_or_null(vendor, &d->vendor_name);
         if (r < 0)
                 return r;
-        r = dup_or_null(model, &d->device_name);
+        r = dup_or_null(device, &d->device_name);
         if (r < 0)
                 return r;
-        return dup_or_null(subclass ?: class, &d->class_name);
+        return dup_or_null(class, &d->class_name);
 }
 
 int pci_device_load(const struct pci_reader *reader, const struct pci_address *a, struct pci_device **ret) {
@@ -281,7 +261,7 @@ int pci_device_load(const struct pci_reader *reader, const struct pci_address *a
         if (r < 0)
                 return r;
 
-        r = lookup_names(reader ? reader->hwdb : NULL, d);
+        r = lookup_names(reader ? reader->names : NULL, d);
         if (r < 0)
                 return r;
 

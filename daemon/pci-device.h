@@ -7,13 +7,13 @@
 
 #include "pci-address.h"
 
-struct udev_hwdb;
+struct hwdb_names;
 
 /* How the main thread reads devices. On some kernels (6.1) reading driver_override waits for the
  * device lock, which an unbind holds for as long as a VFIO user keeps the device open: while an
  * operation runs on a device's IOMMU group, the bus thread must not read it. */
 struct pci_reader {
-        struct udev_hwdb *hwdb; /* NULL: no names */
+        struct hwdb_names *names; /* NULL: no names */
         bool (*group_busy)(int iommu_group, void *userdata); /* NULL: read everything */
         void *userdata;
 };
