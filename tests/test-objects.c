@@ -39,12 +39,16 @@ static void on_signal(GDBusConnection *connection, const char *sender, const cha
         g_ptr_array_add(f->signals, g_variant_ref_sink(g_variant_new("(sss@*)", path, interface, member, parameters)));
 }
 
-static void fixture_setup(Fixture *f, gconstpointer data) {
-        harness_start_with(&f->h, &plain_kernel);
+static void fixture_start(Fixture *f, const struct harness_options *options) {
+        harness_start_with(&f->h, options);
         f->signals = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
         f->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
         f->subscription = g_dbus_connection_signal_subscribe(f->h.bus.connection, VFIO_PT_BUS_NAME, NULL, NULL, NULL,
                                                              NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_signal, f, NULL);
+}
+
+static void fixture_setup(Fixture *f, gconstpointer data) {
+        fixture_start(f, &plain_kernel);
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data) {
@@ -390,11 +394,7 @@ static void populate_many(UMockdevTestbed *testbed, const void *data) {
 static void fixture_setup_many(Fixture *f, gconstpointer data) {
         static const struct harness_options many = { .emulate_kernel = TRUE, .populate = populate_many };
 
-        harness_start_with(&f->h, &many);
-        f->signals = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
-        f->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
-        f->subscription = g_dbus_connection_signal_subscribe(f->h.bus.connection, VFIO_PT_BUS_NAME, NULL, NULL, NULL,
-                                                             NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_signal, f, NULL);
+        fixture_start(f, &many);
 }
 
 /* A disk event means what the host uses may have changed anywhere: every function is read again,
