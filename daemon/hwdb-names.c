@@ -57,14 +57,6 @@ void hwdb_names_close(struct hwdb_names *names) {
                 names->hwdb = udev_hwdb_unref(names->hwdb);
 }
 
-static int dup_or_null(const char *s, char **ret) {
-        *ret = NULL;
-        if (!s || !*s)
-                return 0;
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
-}
-
 /* Reads one kind from the database into entry. */
 static int read_entry(struct hwdb_names *names, struct name_entry *entry) {
         const char *vendor = NULL, *model = NULL, *class = NULL, *subclass = NULL;
@@ -93,11 +85,11 @@ static int read_entry(struct hwdb_names *names, struct name_entry *entry) {
                 else if (strcmp(key, "ID_PCI_CLASS_FROM_DATABASE") == 0)
                         class = value;
         }
-        r = dup_or_null(vendor, &entry->vendor);
+        r = strdup_or_null(vendor, &entry->vendor);
         if (r >= 0)
-                r = dup_or_null(model, &entry->device);
+                r = strdup_or_null(model, &entry->device);
         if (r >= 0)
-                r = dup_or_null(subclass ?: class, &entry->class);
+                r = strdup_or_null(subclass ?: class, &entry->class);
         return r;
 }
 

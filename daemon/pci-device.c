@@ -182,14 +182,6 @@ int pci_device_read_iommu_group(const struct pci_address *a, int *ret) {
         return 0;
 }
 
-static int dup_or_null(const char *s, char **ret) {
-        if (!s) {
-                *ret = NULL;
-                return 0;
-        }
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
-}
 
 static int lookup_names(struct hwdb_names *names, struct pci_device *d) {
         const char *vendor, *device, *class;
@@ -199,13 +191,13 @@ static int lookup_names(struct hwdb_names *names, struct pci_device *d) {
                               d->class_code, &vendor, &device, &class);
         if (r < 0)
                 return r;
-        r = dup_or_null(vendor, &d->vendor_name);
+        r = strdup_or_null(vendor, &d->vendor_name);
         if (r < 0)
                 return r;
-        r = dup_or_null(device, &d->device_name);
+        r = strdup_or_null(device, &d->device_name);
         if (r < 0)
                 return r;
-        return dup_or_null(class, &d->class_name);
+        return strdup_or_null(class, &d->class_name);
 }
 
 int pci_device_load(const struct pci_reader *reader, const struct pci_address *a, struct pci_device **ret) {

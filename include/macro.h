@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -63,6 +64,12 @@ static inline int streq_ptr(const char *a, const char *b) {
         for (; *a && *a == *b; a++, b++)
                 ;
         return *a == *b;
+}
+
+/* strdup() that copies NULL as NULL. */
+static inline int strdup_or_null(const char *s, char **ret) {
+        *ret = s ? strdup(s) : NULL;
+        return !s || *ret ? 0 : -ENOMEM;
 }
 
 /* asprintf() that leaves *ret NULL when it fails (glibc leaves it undefined, which a cleanup
