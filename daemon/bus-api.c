@@ -180,7 +180,7 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
 
-        device_model_refresh_device(c, &address, true);
+        device_model_refresh_device(c, &address);
         device = device_model_find(c, &address);
         if (!device)
                 return set_no_such_device(error, &address);

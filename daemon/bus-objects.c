@@ -186,7 +186,7 @@ static int method_device_refresh(sd_bus_message *m, void *userdata, sd_bus_error
         struct pci_address address = s->address;
 
         /* The refresh may replace s: nothing of it is used after this point. */
-        device_model_refresh_device(c, &address, true);
+        device_model_refresh_device(c, &address);
         return sd_bus_reply_method_return(m, NULL);
 }
 

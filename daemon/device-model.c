@@ -779,11 +779,11 @@ const struct device_state *const *device_model_devices(const struct context *c, 
         return c->model ? (const struct device_state *const *) c->model->devices : NULL;
 }
 
-void device_model_refresh_device(struct context *c, const struct pci_address *address, bool fresh_host_use) {
+void device_model_refresh_device(struct context *c, const struct pci_address *address) {
         const struct device_state *s;
         int group;
 
-        if (fresh_host_use && c->model)
+        if (c->model)
                 forget_host_use(c->model);
         device_model_invalidate(c, address);
         s = device_model_find(c, address);

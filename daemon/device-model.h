@@ -69,11 +69,9 @@ const struct group_state *device_model_find_group(const struct context *c, int i
 /* Every device, in address order, as of the last refresh. */
 const struct device_state *const *device_model_devices(const struct context *c, size_t *ret_n);
 
-/* Reads this device and the rest of its IOMMU group again now and announces what changed; a
- * device that is not there any more is gone from the model afterwards. What the host uses is
- * read again too when fresh_host_use, else it may be up to a second old (unless a change of it
- * was announced). */
-void device_model_refresh_device(struct context *c, const struct pci_address *address, bool fresh_host_use);
+/* Reads this device, the rest of its IOMMU group and what the host uses again now, and announces
+ * what changed; a device that is not there any more is gone from the model afterwards. */
+void device_model_refresh_device(struct context *c, const struct pci_address *address);
 
 /* Every object path, devices then groups. */
 int device_model_paths(const struct context *c, char ***ret);
