@@ -52,7 +52,7 @@ static int refuse_if_host_uses(struct operation *op, struct host_use_view *view,
                 view = fresh;
         }
         r = host_use_find(view, d, HOST_USE_PROBE_EXCLUSIVE, &holder);
-        log_debug("In-use check of %s took %.1f ms.", d->name, (double) (now_usec() - start) / USEC_PER_MSEC);
+        log_debug("In-use check of %s took %.1f ms.", d->name, msec_since(start));
         if (r < 0)
                 return operation_fail(op, VFIO_PT_ERROR_OPERATION_FAILED, r,
                                       "Could not check whether the host uses %s: %s", d->name, strerror(-r));

@@ -104,8 +104,8 @@ static int write_file(const char *path, const char *value, int lock_fd) {
         int r;
 
         r = write_in_child(path, value, lock_fd);
-        log_debug("Write to %s took %.1f ms%s%s.", path, (double) (now_usec() - start) / USEC_PER_MSEC,
-                  r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+        log_debug("Write to %s took %.1f ms%s%s.", path, msec_since(start), r < 0 ? ": " : "",
+                  r < 0 ? strerror(-r) : "");
         return r;
 }
 

@@ -14,6 +14,10 @@ uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
+double msec_since(uint64_t start_usec) {
+        return (double) (now_usec() - start_usec) / USEC_PER_MSEC;
+}
+
 bool wait_until(bool (*condition)(void *userdata), void *userdata, uint64_t timeout_usec, const char *what) {
         uint64_t start = now_usec(), deadline = start + timeout_usec;
         /* Most conditions hold at once or within a millisecond or two (udev making a node): the
@@ -24,12 +28,11 @@ bool wait_until(bool (*condition)(void *userdata), void *userdata, uint64_t time
                 struct timespec pause = { .tv_nsec = (long) (pause_usec * 1000) };
 
                 if (condition(userdata)) {
-                        log_debug("Waited %.1f ms for %s.", (double) (now_usec() - start) / USEC_PER_MSEC, what);
+                        log_debug("Waited %.1f ms for %s.", msec_since(start), what);
                         return true;
                 }
                 if (now_usec() >= deadline) {
-                        log_debug("Gave up waiting for %s after %.1f ms.", what,
-                                  (double) (now_usec() - start) / USEC_PER_MSEC);
+                        log_debug("Gave up waiting for %s after %.1f ms.", what, msec_since(start));
                         return false;
                 }
                 nanosleep(&pause, NULL);

@@ -8,6 +8,8 @@
 #define USEC_PER_MSEC UINT64_C(1000)
 
 uint64_t now_usec(void);
+/* Milliseconds since start_usec (a now_usec() reading), for the debug log's timings. */
+double msec_since(uint64_t start_usec);
 
 /* Polls condition until it holds or timeout_usec passed; returns whether it held. For the worker
  * threads only: the kernel (or udev) finishes some steps asynchronously — a /dev node appears
