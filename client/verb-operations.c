@@ -26,8 +26,8 @@
 /* What a verb's printer gets. The descriptions of the device and its group before and after
  * the call exist only for text output, which names drivers the replies do not carry; JSON
  * prints the reply alone. The one after is read only when the reply does not say enough (other
- * members moved, a group still not viable): on a big machine each costs a GetManagedObjects. A
- * description that could not be had has no members. */
+ * members moved, a group still not viable): each is one more call to the daemon. A description
+ * that could not be had has no members. */
 struct operation {
         const char *address; /* canonical */
         const struct options *options;

@@ -6,7 +6,6 @@
 
 #include "pci-device.h"
 
-
 struct iommu_group {
         int id;
         struct pci_device **members; /* sorted by address */
