@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
+#include "vfio-passthrough-bus.h"
+
 /* Longer input is cut when echoed back: the message is about the form, not the exact text. */
 #define ECHO_MAX 40
 
@@ -23,9 +26,9 @@ int address_argument_parse(const char *text, char canonical[static PCI_ADDRESS_S
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         *p = '?';
 
-        fprintf(stderr,
-                "vfio-passthroughctl: '%s' is not a PCI address. Expected DOMAIN:BUS:SLOT.FUNCTION like "
-                "0000:59:00.0, or BUS:SLOT.FUNCTION like 59:00.0 for domain 0000.\n",
-                shown);
+        log_error(VFIO_PT_ERROR_INVALID_ADDRESS,
+                  "'%s' is not a PCI address. Expected DOMAIN:BUS:SLOT.FUNCTION like 0000:59:00.0, or "
+                  "BUS:SLOT.FUNCTION like 59:00.0 for domain 0000.",
+                  shown);
         return -EINVAL;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bus-call.h"
+#include "log.h"
 #include "macro.h"
 #include "vfio-passthrough-bus.h"
 
@@ -35,7 +36,7 @@ int device_describe(sd_bus *bus, const char *address, sd_bus_message **ret_reply
         if (r >= 0)
                 r = sd_bus_message_append(call, "s", address);
         if (r < 0) {
-                fprintf(stderr, "vfio-passthroughctl: failed to create the DescribeDevice call: %s\n", strerror(-r));
+                log_error(NULL, "failed to create the DescribeDevice call: %s", strerror(-r));
                 return r;
         }
         r = bus_call(bus, call, &reply);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "exit-status.h"
+#include "log.h"
 #include "macro.h"
 #include "verbs.h"
 #include "vfio-passthrough-bus.h"
@@ -89,25 +90,40 @@ static void help(void) {
                "See vfio-passthroughctl(1).\n");
 }
 
+/* A bad command line is InvalidArgument for --json: the name the daemon gives a call it cannot
+ * make sense of. (A malformed address has its own, InvalidAddress, see address-argument.c.) */
 _printf_(1, 2) static int usage_error(const char *format, ...) {
+        _cleanup_(freep) char *message = NULL;
         va_list ap;
+        int n;
 
-        fprintf(stderr, PROGRAM ": ");
         va_start(ap, format);
-        vfprintf(stderr, format, ap);
+        n = vasprintf(&message, format, ap);
         va_end(ap);
-        fprintf(stderr, "\nTry '" PROGRAM " --help'.\n");
+        log_error_hint(VFIO_PT_ERROR_INVALID_ARGUMENT, "Try '" PROGRAM " --help'.", "%s",
+                       n >= 0 ? message : format);
         return -EINVAL;
+}
+
+/* Whether --json is anywhere among the options, so that even an error in an option before it is
+ * reported as JSON. */
+static bool wants_json(int argc, char *argv[]) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--json") == 0)
+                        return true;
+        return false;
 }
 
 /* Returns 1 to run a verb, 0 to exit successfully, -EINVAL on bad usage. */
 static int parse_argv(int argc, char *argv[], struct options *options) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_ASK_PASSWORD, ARG_FORCE, ARG_GROUP };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_ASK_PASSWORD, ARG_NO_PAGER, ARG_FORCE, ARG_GROUP };
         static const struct option long_options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "quiet", no_argument, NULL, 'q' },
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "group", no_argument, NULL, ARG_GROUP },
                 {},
@@ -118,7 +134,7 @@ static int parse_argv(int argc, char *argv[], struct options *options) {
          * also how the command options --force and --group are parsed; dispatch() checks that
          * the verb takes them. */
         opterr = 0; /* getopt's messages would name the program by its full path */
-        while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, "hq", long_options, NULL)) >= 0)
                 switch (opt) {
                 case 'h':
                         help();
@@ -131,6 +147,12 @@ static int parse_argv(int argc, char *argv[], struct options *options) {
                         break;
                 case ARG_NO_ASK_PASSWORD:
                         options->ask_password = false;
+                        break;
+                case ARG_NO_PAGER:
+                        options->pager = false;
+                        break;
+                case 'q':
+                        options->quiet = true;
                         break;
                 case ARG_FORCE:
                         options->operation_flags |= VFIO_PT_FLAG_FORCE;
@@ -195,7 +217,7 @@ static int exit_status_from_error(int r) {
 }
 
 int main(int argc, char *argv[]) {
-        struct options options = { .ask_password = true };
+        struct options options = { .ask_password = true, .pager = true, .json = wants_json(argc, argv) };
         int r;
 
         r = parse_argv(argc, argv, &options);
@@ -204,9 +226,15 @@ int main(int argc, char *argv[]) {
 
         /* Output goes through stdio: a full disk or a closed pipe only shows up here. */
         if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, PROGRAM ": failed to write the output: %s\n", strerror(errno > 0 ? errno : EIO));
+                log_error(NULL, "failed to write the output: %s", strerror(errno > 0 ? errno : EIO));
                 if (r >= 0)
                         r = -EIO;
+        }
+        /* With --json a failure is one object on stdout, in place of the verb's output (the verbs
+         * print nothing on stdout once they fail), and the same words on stderr as without. */
+        if (r < 0 && options.json) {
+                (void) log_write_json_error(stdout, r, exit_status_from_error(r));
+                (void) fflush(stdout);
         }
         return exit_status_from_error(r);
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "log.h"
 #include "object-tree.h"
 
 #include <errno.h>
@@ -195,7 +196,7 @@ int object_tree_load(sd_bus *bus, sd_bus_message **ret_reply, struct object_tree
         r = sd_bus_message_new_method_call(bus, &call, VFIO_PT_BUS_NAME, VFIO_PT_OBJECT_PATH,
                                            "org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
         if (r < 0) {
-                fprintf(stderr, "vfio-passthroughctl: failed to create the GetManagedObjects call: %s\n", strerror(-r));
+                log_error(NULL, "failed to create the GetManagedObjects call: %s", strerror(-r));
                 return r;
         }
         r = bus_call(bus, call, &reply);

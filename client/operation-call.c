@@ -7,6 +7,7 @@
 
 #include "bus-call.h"
 #include "bus-path.h"
+#include "log.h"
 #include "macro.h"
 #include "vfio-passthrough-bus.h"
 #include "polkit-agent.h"
@@ -45,12 +46,12 @@ int operation_call(sd_bus *bus, const struct options *options, const char *metho
         r = sd_bus_message_new_method_call(bus, &call, VFIO_PT_BUS_NAME, bus_device_path(&a, path),
                                            VFIO_PT_DEVICE_INTERFACE, method);
         if (r < 0) {
-                fprintf(stderr, "vfio-passthroughctl: failed to create the %s call: %s\n", method, strerror(-r));
+                log_error(NULL, "failed to create the %s call: %s", method, strerror(-r));
                 return r;
         }
         r = build_call(call, options, user);
         if (r < 0) {
-                fprintf(stderr, "vfio-passthroughctl: failed to build the %s call: %s\n", method, strerror(-r));
+                log_error(NULL, "failed to build the %s call: %s", method, strerror(-r));
                 return r;
         }
 

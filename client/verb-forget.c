@@ -8,6 +8,7 @@
 #include "address-argument.h"
 #include "bus-call.h"
 #include "json.h"
+#include "log.h"
 #include "macro.h"
 #include "operation-call.h"
 #include "verbs.h"
@@ -38,9 +39,10 @@ int verb_forget(int argc, char *argv[], const struct options *options) {
                 json_end_object(&w);
                 r = json_writer_finish(&w);
                 if (r < 0 && !ferror(stdout))
-                        fprintf(stderr, "vfio-passthroughctl: failed to print the result: %s\n", strerror(-r));
+                        log_error(NULL, "failed to print the result: %s", strerror(-r));
                 return r < 0 ? -EIO : 0;
         }
-        printf("%s: record dropped; the device stays as it is, and restore no longer applies to it.\n", address);
+        if (!options->quiet)
+                printf("%s: record dropped; the device stays as it is, and restore no longer applies to it.\n", address);
         return 0;
 }

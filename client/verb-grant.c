@@ -9,6 +9,7 @@
 #include "address-argument.h"
 #include "bus-call.h"
 #include "json.h"
+#include "log.h"
 #include "macro.h"
 #include "operation-call.h"
 #include "strv.h"
@@ -79,16 +80,19 @@ static void print_text(const struct grant_result *g) {
         else
                 fputs(g->group_node, stdout);
         putchar('\n');
+}
 
-        if (g->memlock_limit < g->memlock_minimum) {
-                /* Let the line above reach a shared terminal first. */
-                fflush(stdout);
-                fprintf(stderr,
-                        "vfio-passthroughctl: warning: your locked-memory limit is %" PRIu64 " KiB; a VM using "
-                        "VFIO locks all its RAM and will fail to start. Raise it (ulimit -l, LimitMEMLOCK= or "
-                        "/etc/security/limits.conf) above the VM's memory size.\n",
-                        g->memlock_limit / 1024);
-        }
+/* On stderr, also with --quiet: the grant worked, but the VM will not start. */
+static void warn_memlock(const struct grant_result *g) {
+        if (g->memlock_limit >= g->memlock_minimum)
+                return;
+        /* Let the line before reach a shared terminal first. */
+        fflush(stdout);
+        fprintf(stderr,
+                "vfio-passthroughctl: warning: your locked-memory limit is %" PRIu64 " KiB; a VM using "
+                "VFIO locks all its RAM and will fail to start. Raise it (ulimit -l, LimitMEMLOCK= or "
+                "/etc/security/limits.conf) above the VM's memory size.\n",
+                g->memlock_limit / 1024);
 }
 
 int verb_grant(int argc, char *argv[], const struct options *options) {
@@ -116,9 +120,11 @@ int verb_grant(int argc, char *argv[], const struct options *options) {
         if (options->json) {
                 r = print_json(address, &result);
                 if (r < 0 && !ferror(stdout))
-                        fprintf(stderr, "vfio-passthroughctl: failed to print the result: %s\n", strerror(-r));
+                        log_error(NULL, "failed to print the result: %s", strerror(-r));
                 return r < 0 ? -EIO : 0;
         }
-        print_text(&result);
+        if (!options->quiet)
+                print_text(&result);
+        warn_memlock(&result);
         return 0;
 }

@@ -8,6 +8,7 @@
 #include "device-format.h"
 #include "device-info.h"
 #include "json.h"
+#include "log.h"
 #include "macro.h"
 #include "object-tree.h"
 #include "table.h"
@@ -109,6 +110,6 @@ int verb_list(int argc, char *argv[], const struct options *options) {
         r = options->json ? print_json(tree.devices, tree.n_devices) : print_table(tree.devices, tree.n_devices);
         /* A write error is reported once, by main(), which checks stdout for all verbs. */
         if (r < 0 && !ferror(stdout))
-                fprintf(stderr, "vfio-passthroughctl: failed to print the device list: %s\n", strerror(-r));
+                log_error(NULL, "failed to print the device list: %s", strerror(-r));
         return r < 0 ? -EIO : 0;
 }

@@ -10,6 +10,7 @@
 #include "bus-call.h"
 #include "bus-path.h"
 #include "json.h"
+#include "log.h"
 #include "macro.h"
 #include "verbs.h"
 #include "vfio-passthrough-bus.h"
@@ -238,14 +239,14 @@ int verb_monitor(int argc, char *argv[], const struct options *options) {
                                         "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved", on_removed,
                                         (void *) options);
         if (r < 0) {
-                fprintf(stderr, "vfio-passthroughctl: cannot watch vfio-passthroughd's signals: %s\n", strerror(-r));
+                log_error(NULL, "cannot watch vfio-passthroughd's signals: %s", strerror(-r));
                 return r;
         }
         /* Until interrupted, or until stdout goes away (a pipe closed by its reader). */
         for (;;) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0) {
-                        fprintf(stderr, "vfio-passthroughctl: lost the system bus: %s\n", strerror(-r));
+                        log_error(NULL, "lost the system bus: %s", strerror(-r));
                         return r;
                 }
                 if (ferror(stdout))
@@ -254,7 +255,7 @@ int verb_monitor(int argc, char *argv[], const struct options *options) {
                         continue;
                 r = sd_bus_wait(bus, UINT64_MAX);
                 if (r < 0 && r != -EINTR) {
-                        fprintf(stderr, "vfio-passthroughctl: lost the system bus: %s\n", strerror(-r));
+                        log_error(NULL, "lost the system bus: %s", strerror(-r));
                         return r;
                 }
         }

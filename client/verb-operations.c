@@ -11,6 +11,7 @@
 #include "bus-call.h"
 #include "device-description.h"
 #include "json.h"
+#include "log.h"
 #include "macro.h"
 #include "object-tree.h"
 #include "operation-call.h"
@@ -122,6 +123,8 @@ static int print_detach(sd_bus_message *reply, struct operation *op) {
                 json_string_or_null(&w, "previous_driver", previous_driver);
                 return finish_json(&w);
         }
+        if (op->options->quiet)
+                return 0;
 
         if (*previous_driver)
                 printf("%s: %s -> " NO_DRIVER ", reserved for " VFIO_DRIVER "\n", op->address, previous_driver);
@@ -193,6 +196,12 @@ static int print_attach(sd_bus_message *reply, struct operation *op) {
                 json_string_array(&w, moved);
                 return finish_json(&w);
         }
+        /* Quiet or not, a group the VM cannot use yet is worth a warning. */
+        if (op->options->quiet) {
+                if (!viable)
+                        warn_not_viable(op, group);
+                return 0;
+        }
 
         /* Not in moved: it was on vfio-pci already, whatever the description before said. */
         print_change(op->address,
@@ -228,6 +237,8 @@ static int print_restore(sd_bus_message *reply, struct operation *op) {
                 json_string_array(&w, restored);
                 return finish_json(&w);
         }
+        if (op->options->quiet)
+                return 0;
 
         print_change(op->address, driver_or_unbound(op->before->device.driver), driver_or_unbound(driver));
         putchar('\n');
@@ -254,8 +265,8 @@ static int run_operation(const char *method, const char *device, const struct op
         /* Text names the drivers on both sides of the arrow, which the replies do not all carry:
          * ask before (and after, when needed: see struct operation). The first also answers a
          * wrong address before any password prompt; the second is only for the printout, which
-         * makes do without it. */
-        if (!options->json) {
+         * makes do without it. Neither JSON nor --quiet prints them. */
+        if (!options->json && !options->quiet) {
                 r = device_describe(bus, address, &before_reply, &before);
                 if (r < 0)
                         return r;
@@ -278,7 +289,7 @@ static int run_operation(const char *method, const char *device, const struct op
                 return r; /* reported by bus_log_parse_error() */
         /* A write error is reported once, by main(), which checks stdout for all verbs. */
         if (r < 0 && !ferror(stdout))
-                fprintf(stderr, "vfio-passthroughctl: failed to print the result: %s\n", strerror(-r));
+                log_error(NULL, "failed to print the result: %s", strerror(-r));
         return r < 0 ? -EIO : 0;
 }
 

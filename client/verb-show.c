@@ -12,6 +12,7 @@
 #include "device-format.h"
 #include "device-info.h"
 #include "json.h"
+#include "log.h"
 #include "macro.h"
 #include "table.h"
 #include "verbs.h"
@@ -240,6 +241,6 @@ int verb_show(int argc, char *argv[], const struct options *options) {
         r = options->json ? print_json(&description) : print_text(&description);
         /* A write error is reported once, by main(), which checks stdout for all verbs. */
         if (r < 0 && !ferror(stdout))
-                fprintf(stderr, "vfio-passthroughctl: failed to print the device: %s\n", strerror(-r));
+                log_error(NULL, "failed to print the device: %s", strerror(-r));
         return r < 0 ? -EIO : 0;
 }

@@ -8,6 +8,8 @@
 struct options {
         bool json;                /* --json: machine-readable output instead of text */
         bool ask_password;        /* false with --no-ask-password */
+        bool pager;               /* false with --no-pager */
+        bool quiet;               /* -q: the commands that change devices print nothing on success */
         uint64_t operation_flags; /* VFIO_PT_FLAG_FORCE, VFIO_PT_FLAG_GROUP; main.c rejects them on
                                    * verbs that do not take them */
 };

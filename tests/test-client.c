@@ -11,8 +11,49 @@ typedef struct {
         struct harness h;
 } Fixture;
 
+/* The read-only tree is enough for list and show; the verbs that change devices need the
+ * kernel emulator. */
+static const struct harness_options emulated_kernel = { .emulate_kernel = TRUE };
+
+#define NOBODY 65534
+
 static void fixture_setup(Fixture *f, gconstpointer data) {
-        harness_start(&f->h);
+        if (data)
+                harness_start_with(&f->h, data);
+        else
+                harness_start(&f->h);
+}
+
+/* Runs vfio-passthroughctl on the harness' bus like harness_run_ctl(), with env (NAME=VALUE, …,
+ * NULL) on top of the test's environment: a bus address, a terminal width, a pager. */
+static int run_ctl_env(struct harness *h, const char *const *env, char **ret_stdout, char **ret_stderr,
+                       const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
+static int run_ctl_env(struct harness *h, const char *const *env, char **ret_stdout, char **ret_stderr,
+                       const char *first_arg, ...) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_auto(GStrv) envp = g_get_environ();
+        g_autoptr(GError) error = NULL;
+        va_list ap;
+        int status;
+
+        g_ptr_array_add(argv, (char *) CTL_PATH);
+        va_start(ap, first_arg);
+        for (const char *a = first_arg; a; a = va_arg(ap, const char *))
+                g_ptr_array_add(argv, (char *) a);
+        va_end(ap);
+        g_ptr_array_add(argv, NULL);
+
+        envp = g_environ_setenv(envp, "DBUS_SYSTEM_BUS_ADDRESS", h->bus.address, TRUE);
+        envp = g_environ_unsetenv(envp, "LD_PRELOAD");
+        for (; env && *env; env++) {
+                g_auto(GStrv) kv = g_strsplit(*env, "=", 2);
+                envp = g_environ_setenv(envp, kv[0], kv[1], TRUE);
+        }
+        g_assert_true(g_spawn_sync("/", (char **) argv->pdata, envp, 0, NULL, NULL, ret_stdout, ret_stderr, &status,
+                                   &error));
+        g_assert_no_error(error);
+        g_assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status);
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data) {
@@ -187,15 +228,258 @@ static void test_errors(Fixture *f, gconstpointer data) {
         g_assert_nonnull(strstr(out, "show"));
 }
 
-static void test_daemon_not_running(Fixture *f, gconstpointer data) {
+/* Asserts that o has exactly the keys the man page documents for it, no more and no fewer. */
+static void assert_keys(JsonObject *o, const char *const *keys) {
+        g_autoptr(GList) members = json_object_get_members(o);
+
+        for (const char *const *k = keys; *k; k++)
+                g_assert_true(json_object_has_member(o, *k));
+        g_assert_cmpuint(g_list_length(members), ==, g_strv_length((char **) keys));
+}
+
+/* Parses output that must be one JSON object and nothing else. */
+static JsonObject *parse_object(const char *text, JsonNode **ret_root) {
+        *ret_root = parse_json(text);
+        g_assert_true(JSON_NODE_HOLDS_OBJECT(*ret_root));
+        return json_node_get_object(*ret_root);
+}
+
+static void assert_array_is(JsonArray *a, const char *only) {
+        g_assert_cmpuint(json_array_get_length(a), ==, 1);
+        g_assert_cmpstr(json_array_get_string_element(a, 0), ==, only);
+}
+
+#define assert_driver(f, address, expected)                                \
+        do {                                                               \
+                g_autofree char *_d = harness_device_driver(&(f)->h, address); \
+                g_assert_cmpstr(_d, ==, expected);                         \
+        } while (0)
+
+/* A failure with --json: exactly one object on stdout naming the error, the status it exits
+ * with in it too; the person's line still on stderr. */
+static void assert_json_error(int status, const char *out, const char *err, const char *name, int expected_status) {
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *o;
+
+        g_test_message("out: %s err: %s", out, err);
+        g_assert_cmpint(status, ==, expected_status);
+        assert_one_line(out);
+        o = parse_object(out, &root);
+        assert_keys(o, (const char *const[]) { "error", "message", "exit_status", NULL });
+        g_assert_cmpstr(json_object_get_string_member(o, "error"), ==, name);
+        g_assert_cmpint(json_object_get_int_member(o, "exit_status"), ==, expected_status);
+        g_assert_cmpstr(json_object_get_string_member(o, "message"), !=, "");
+        g_assert_true(g_str_has_prefix(err, "vfio-passthroughctl: "));
+        g_assert_nonnull(strstr(err, json_object_get_string_member(o, "message")));
+}
+
+/* Every verb that changes a device, with --json, checked against the testbed's sysfs. */
+static void test_operations_json(Fixture *f, gconstpointer data) {
+        const char *dev = "0000:59:00.0";
+
+        {
+                g_autofree char *out = NULL, *err = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+
+                g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "detach", "59:00.0", "--json", NULL), ==, 0);
+                kernel_emulator_settle(f->h.emulator);
+                o = parse_object(out, &root);
+                assert_keys(o, (const char *const[]) { "address", "previous_driver", NULL });
+                g_assert_cmpstr(json_object_get_string_member(o, "address"), ==, dev);
+                g_assert_cmpstr(json_object_get_string_member(o, "previous_driver"), ==, "igb");
+                assert_driver(f, dev, "");
+        }
+        {
+                g_autofree char *out = NULL, *err = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+
+                g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "--json", "attach", "59:00.0", NULL), ==, 0);
+                kernel_emulator_settle(f->h.emulator);
+                o = parse_object(out, &root);
+                assert_keys(o, (const char *const[]) { "address", "group_node", "group_viable", "moved", NULL });
+                g_assert_cmpstr(json_object_get_string_member(o, "address"), ==, dev);
+                g_assert_cmpstr(json_object_get_string_member(o, "group_node"), ==, "/dev/vfio/6");
+                g_assert_true(json_object_get_boolean_member(o, "group_viable"));
+                assert_array_is(json_object_get_array_member(o, "moved"), dev);
+                assert_driver(f, dev, "vfio-pci");
+        }
+        {
+                g_autofree char *out = NULL, *err = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+                JsonArray *nodes;
+
+                g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "--json", "grant", "59:00.0", "nobody", NULL), ==, 0);
+                o = parse_object(out, &root);
+                assert_keys(o, (const char *const[]) { "address", "group_node", "uid", "nodes", "memlock_limit",
+                                                       "memlock_minimum", NULL });
+                g_assert_cmpstr(json_object_get_string_member(o, "group_node"), ==, "/dev/vfio/6");
+                g_assert_cmpint(json_object_get_int_member(o, "uid"), ==, NOBODY);
+                nodes = json_object_get_array_member(o, "nodes");
+                g_assert_cmpstr(json_array_get_string_element(nodes, 0), ==, "/dev/vfio/6");
+                g_assert_cmpint(json_object_get_int_member(o, "memlock_minimum"), >, 0);
+                g_assert_true(harness_node_acl_grants(&f->h, "vfio/6", NOBODY));
+        }
+        {
+                g_autofree char *out = NULL, *err = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+
+                g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "--json", "restore", "59:00.0", NULL), ==, 0);
+                kernel_emulator_settle(f->h.emulator);
+                o = parse_object(out, &root);
+                assert_keys(o, (const char *const[]) { "address", "driver", "restored", NULL });
+                g_assert_cmpstr(json_object_get_string_member(o, "driver"), ==, "igb");
+                assert_array_is(json_object_get_array_member(o, "restored"), dev);
+                assert_driver(f, dev, "igb");
+        }
+        {
+                g_autofree char *out = NULL, *err = NULL, *record = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+
+                g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "--json", "attach", "59:00.0", NULL), ==, 0);
+                kernel_emulator_settle(f->h.emulator);
+                record = harness_record(&f->h, dev);
+                g_assert_nonnull(record);
+                g_clear_pointer(&out, g_free);
+                g_clear_pointer(&err, g_free);
+
+                g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "--json", "forget", "59:00.0", NULL), ==, 0);
+                o = parse_object(out, &root);
+                assert_keys(o, (const char *const[]) { "address", NULL });
+                g_assert_cmpstr(json_object_get_string_member(o, "address"), ==, dev);
+                g_clear_pointer(&record, g_free);
+                record = harness_record(&f->h, dev);
+                g_assert_null(record);
+                assert_driver(f, dev, "vfio-pci");
+        }
+        {
+                /* Nothing to restore now: the daemon's error, as one object. */
+                g_autofree char *out = NULL, *err = NULL;
+                int status = harness_run_ctl(&f->h, &out, &err, "--json", "restore", "59:00.0", NULL);
+
+                assert_json_error(status, out, err, "org.vfio.Passthrough1.Error.NotManaged", 5);
+                assert_driver(f, dev, "vfio-pci");
+        }
+}
+
+static void test_errors_json(Fixture *f, gconstpointer data) {
+        const struct harness_caller nobody = { .uid = NOBODY };
+
+        {
+                g_autofree char *out = NULL, *err = NULL;
+                int status = harness_run_ctl(&f->h, &out, &err, "--json", "show", "zz:00.0", NULL);
+                assert_json_error(status, out, err, "org.vfio.Passthrough1.Error.InvalidAddress", 2);
+        }
+        {
+                g_autofree char *out = NULL, *err = NULL;
+                int status = harness_run_ctl(&f->h, &out, &err, "attach", "42:00.0", "--json", NULL);
+                assert_json_error(status, out, err, "org.vfio.Passthrough1.Error.NoSuchDevice", 4);
+        }
+        {
+                /* Without polkit on this bus, anyone but root is refused. */
+                g_autofree char *out = NULL, *err = NULL;
+                int status = harness_run_ctl_as(&f->h, &nobody, &out, &err, "--json", "detach", "59:00.0", NULL);
+                assert_json_error(status, out, err, "org.freedesktop.DBus.Error.AccessDenied", 3);
+                assert_driver(f, "0000:59:00.0", "igb");
+        }
+        {
+                /* The host uses it: the boot graphics device. */
+                g_autofree char *out = NULL, *err = NULL;
+                int status = harness_run_ctl(&f->h, &out, &err, "--json", "attach", "00:02.0", NULL);
+                assert_json_error(status, out, err, "org.vfio.Passthrough1.Error.DeviceBusy", 5);
+                assert_driver(f, "0000:00:02.0", "i915");
+        }
+        {
+                g_autofree char *out = NULL, *err = NULL;
+                int status = harness_run_ctl(&f->h, &out, &err, "--json", "frobnicate", NULL);
+                assert_json_error(status, out, err, "org.vfio.Passthrough1.Error.InvalidArgument", 2);
+        }
+        {
+                /* --json after the bad option still applies. */
+                g_autofree char *out = NULL, *err = NULL;
+                int status = harness_run_ctl(&f->h, &out, &err, "--bogus", "list", "--json", NULL);
+                assert_json_error(status, out, err, "org.vfio.Passthrough1.Error.InvalidArgument", 2);
+        }
+}
+
+/* In text, each error says what to do next, chosen by the error's name. */
+static void test_error_hints(Fixture *f, gconstpointer data) {
+        const struct harness_caller nobody = { .uid = NOBODY };
         g_autofree char *out = NULL, *err = NULL;
 
-        /* Stop the daemon but keep the bus: the name then has no owner and nothing can activate it. */
+        g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "attach", "00:02.0", NULL), ==, 5);
+        assert_one_line(err);
+        g_assert_nonnull(strstr(err, "add --force if the host can do without it."));
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+
+        g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "restore", "59:00.0", NULL), ==, 5);
+        assert_one_line(err);
+        g_assert_true(g_str_has_suffix(err, " Its driver now: vfio-passthroughctl show 0000:59:00.0\n"));
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+
+        g_assert_cmpint(harness_run_ctl_as(&f->h, &nobody, &out, &err, "detach", "59:00.0", NULL), ==, 3);
+        assert_one_line(err);
+        g_assert_true(g_str_has_prefix(err, "vfio-passthroughctl: access denied: "));
+        g_assert_nonnull(strstr(err, "An administrator can allow it with a polkit rule"));
+}
+
+static void test_daemon_not_running(Fixture *f, gconstpointer data) {
+        g_autofree char *out = NULL, *err = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        const char *name;
+        int status;
+
+        /* Stop the daemon but keep the bus: the name then has no owner and nothing can activate it
+         * (the private bus has no activation files). */
         harness_stop_daemon(&f->h);
         g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "list", NULL), ==, 1);
+        g_test_message("%s", err);
         assert_one_line(err);
-        g_assert_nonnull(strstr(err, "vfio-passthroughd is not running"));
+        g_assert_true(g_str_has_prefix(err, "vfio-passthroughctl: vfio-passthroughd is not running and could not be "
+                                            "activated"));
+        g_assert_nonnull(strstr(err, "systemctl status vfio-passthroughd"));
+        g_assert_null(strstr(err, "system bus at"));
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+
+        status = harness_run_ctl(&f->h, &out, &err, "--json", "show", "59:00.0", NULL);
+        g_assert_cmpint(status, ==, 1);
+        name = json_object_get_string_member(parse_object(out, &root), "error");
+        g_assert_true(g_str_equal(name, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+                      g_str_equal(name, "org.freedesktop.DBus.Error.NameHasNoOwner"));
+        assert_json_error(status, out, err, name, 1);
 }
+
+/* No bus at all: a different message, and a different next step, from no daemon. */
+static void test_no_bus(Fixture *f, gconstpointer data) {
+        g_autofree char *socket = g_build_filename(f->h.tmpdir, "no-such-socket", NULL);
+        g_autofree char *address = g_strdup_printf("DBUS_SYSTEM_BUS_ADDRESS=unix:path=%s", socket);
+        const char *const env[] = { address, NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        int status;
+
+        g_assert_cmpint(run_ctl_env(&f->h, env, &out, &err, "list", NULL), ==, 1);
+        g_test_message("%s", err);
+        assert_one_line(err);
+        g_assert_cmpstr(out, ==, "");
+        g_assert_true(g_str_has_prefix(err, "vfio-passthroughctl: cannot connect to the system bus at unix:path="));
+        g_assert_nonnull(strstr(err, socket));
+        g_assert_nonnull(strstr(err, "systemctl start dbus"));
+        g_assert_null(strstr(err, "vfio-passthroughd is not running"));
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+
+        status = run_ctl_env(&f->h, env, &out, &err, "attach", "59:00.0", "--json", NULL);
+        assert_json_error(status, out, err, "org.freedesktop.DBus.Error.NoServer", 1);
+}
+
+
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
@@ -207,6 +491,12 @@ int main(int argc, char *argv[]) {
         ADD("/client/show/json", test_show_json);
         ADD("/client/errors", test_errors);
         ADD("/client/daemon-not-running", test_daemon_not_running);
+        ADD("/client/no-bus", test_no_bus);
+#define ADD_EMULATED(path, func) g_test_add(path, Fixture, &emulated_kernel, fixture_setup, func, fixture_teardown)
+        ADD_EMULATED("/client/operations/json", test_operations_json);
+        ADD_EMULATED("/client/errors/json", test_errors_json);
+        ADD_EMULATED("/client/errors/hints", test_error_hints);
+#undef ADD_EMULATED
 #undef ADD
         return g_test_run();
 }
