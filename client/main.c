@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "exit-status.h"
 #include "log.h"
+#include "pager.h"
+#include "terminal.h"
 #include "macro.h"
 #include "verbs.h"
 #include "vfio-passthrough-bus.h"
@@ -23,22 +26,23 @@ struct verb {
         int max_args;
         uint64_t flags;        /* the VFIO_PT_FLAG_* options (--force, --group) it takes */
         verb_function run;
+        bool pages;            /* its output can be long: on a terminal it goes through a pager */
 };
 
 /* Adding a verb: its function in a verb-*.c file, its prototype in verbs.h, and a row here. */
 static const struct verb verbs[] = {
-        { "list", "", "List PCI devices with driver and IOMMU group", 0, 0, 0, verb_list },
-        { "show", "DEVICE", "Show a device, its IOMMU group and whether VFIO can use it", 1, 1, 0, verb_show },
+        { "list", "", "List PCI devices with driver and IOMMU group", 0, 0, 0, verb_list, true },
+        { "show", "DEVICE", "Show a device, its IOMMU group and whether VFIO can use it", 1, 1, 0, verb_show, true },
         { "detach", "DEVICE [--force] [--group]", "Unbind a device from its host driver, reserve it for vfio-pci", 1, 1,
-          VFIO_PT_FLAGS_ALL, verb_detach },
+          VFIO_PT_FLAGS_ALL, verb_detach, false },
         { "attach", "DEVICE [--force] [--group]", "Bind a device to vfio-pci for a virtual machine", 1, 1,
-          VFIO_PT_FLAGS_ALL, verb_attach },
+          VFIO_PT_FLAGS_ALL, verb_attach, false },
         { "restore", "DEVICE [--group]", "Give a device back to the driver it had before", 1, 1, VFIO_PT_FLAG_GROUP,
-          verb_restore },
+          verb_restore, false },
         { "grant", "DEVICE [USER]", "Give USER (default: you) access to the device's /dev/vfio nodes", 1, 2, 0,
-          verb_grant },
-        { "forget", "DEVICE", "Drop the service's record of a device (administrators)", 1, 1, 0, verb_forget },
-        { "monitor", "", "Print each change of a device or group as it happens", 0, 0, 0, verb_monitor },
+          verb_grant, false },
+        { "forget", "DEVICE", "Drop the service's record of a device (administrators)", 1, 1, 0, verb_forget, false },
+        { "monitor", "", "Print each change of a device or group as it happens", 0, 0, 0, verb_monitor, false },
 };
 
 static void help(void) {
@@ -174,7 +178,7 @@ static int parse_argv(int argc, char *argv[], struct options *options) {
         return 1;
 }
 
-static int dispatch(int argc, char *argv[], const struct options *options) {
+static int dispatch(int argc, char *argv[], const struct options *options, pid_t *ret_pager) {
         const struct verb *verb = NULL;
         int n_args = argc - 1;
 
@@ -190,6 +194,11 @@ static int dispatch(int argc, char *argv[], const struct options *options) {
         if (n_args < verb->min_args || n_args > verb->max_args)
                 return usage_error("%s arguments; usage: " PROGRAM " %s%s%s", n_args < verb->min_args ? "missing" : "too many",
                                    verb->name, *verb->arguments ? " " : "", verb->arguments);
+        if (verb->pages && options->pager) {
+                pid_t pager = pager_open();
+                if (pager > 0)
+                        *ret_pager = pager;
+        }
         return verb->run(argc, argv, options);
 }
 
@@ -217,12 +226,20 @@ static int exit_status_from_error(int r) {
 }
 
 int main(int argc, char *argv[]) {
-        struct options options = { .ask_password = true, .pager = true, .json = wants_json(argc, argv) };
+        /* The terminal as it is before a pager takes stdout. */
+        struct options options = {
+                .ask_password = true,
+                .pager = true,
+                .json = wants_json(argc, argv),
+                .columns = terminal_columns(),
+                .colors = terminal_colors(),
+        };
+        pid_t pager = 0;
         int r;
 
         r = parse_argv(argc, argv, &options);
         if (r > 0)
-                r = dispatch(argc - optind, argv + optind, &options);
+                r = dispatch(argc - optind, argv + optind, &options, &pager);
 
         /* Output goes through stdio: a full disk or a closed pipe only shows up here. */
         if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -236,5 +253,6 @@ int main(int argc, char *argv[]) {
                 (void) log_write_json_error(stdout, r, exit_status_from_error(r));
                 (void) fflush(stdout);
         }
+        pager_close(pager);
         return exit_status_from_error(r);
 }

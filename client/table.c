@@ -4,20 +4,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "macro.h"
+#include "terminal.h"
 
 #define COLUMN_GAP 2
-#define ELLIPSIS "..."
-/* A shrinkable column is never cut below this, so it stays recognizable on narrow terminals;
- * rows then wrap instead. */
-#define SHRINK_MIN_WIDTH 12
+/* One column wide: U+2026. */
+#define ELLIPSIS "\u2026"
+#define ELLIPSIS_WIDTH 1
 
 struct table {
         size_t n_columns;
-        bool *shrinkable;
+        struct table_shrink *shrink; /* per column; all zero: never cut */
         char **cells; /* row-major, the header row first */
         size_t n_cells;
         size_t allocated;
@@ -29,7 +27,7 @@ struct table *table_free(struct table *t) {
         for (size_t i = 0; i < t->n_cells; i++)
                 free(t->cells[i]);
         free(t->cells);
-        free(t->shrinkable);
+        free(t->shrink);
         free(t);
         return NULL;
 }
@@ -103,8 +101,8 @@ int table_new(struct table **ret, size_t n_columns, const char *const *headers) 
         if (!t)
                 return -ENOMEM;
         t->n_columns = n_columns;
-        t->shrinkable = calloc(n_columns, sizeof(bool));
-        if (!t->shrinkable)
+        t->shrink = calloc(n_columns, sizeof(struct table_shrink));
+        if (!t->shrink)
                 return -ENOMEM;
         for (size_t i = 0; i < n_columns; i++) {
                 r = table_add_cell(t, headers[i]);
@@ -115,58 +113,45 @@ int table_new(struct table **ret, size_t n_columns, const char *const *headers) 
         return 0;
 }
 
-int table_set_shrinkable(struct table *t, size_t column, bool shrinkable) {
-        if (column >= t->n_columns)
+int table_set_shrinkable(struct table *t, size_t column, struct table_shrink shrink) {
+        if (column >= t->n_columns || shrink.min == 0 || (shrink.first_to > 0 && shrink.first_to < shrink.min))
                 return -EINVAL;
-        t->shrinkable[column] = shrinkable;
+        t->shrink[column] = shrink;
         return 0;
 }
 
-/* The width to fit into, or 0 for "do not cut": only a terminal has one. */
-static size_t output_width(FILE *f) {
-        struct winsize ws = {};
-        const char *columns;
-
-        if (!isatty(fileno(f)))
-                return 0;
-        if (ioctl(fileno(f), TIOCGWINSZ, &ws) >= 0 && ws.ws_col > 0)
-                return ws.ws_col;
-        columns = getenv("COLUMNS");
-        if (columns) {
-                long n = strtol(columns, NULL, 10);
-                if (n > 0)
-                        return (size_t) n;
-        }
-        return 80;
-}
-
-/* Narrows the widest shrinkable column, one step at a time, until the row fits or nothing can
- * give any more. Spreading the cut keeps every shrinkable column as readable as possible. */
+/* Narrows the widest column that may still give, one step at a time, until the row fits or
+ * nothing can give any more: first each column down to its first_to, then down to its min.
+ * Spreading the cut keeps every column as readable as possible. */
 static void fit_widths(const struct table *t, size_t *widths, size_t limit) {
         size_t total = 0;
 
         for (size_t c = 0; c < t->n_columns; c++)
                 total += widths[c] + (c > 0 ? COLUMN_GAP : 0);
 
-        while (total > limit) {
-                size_t widest = t->n_columns;
+        for (int pass = 0; pass < 2 && total > limit; pass++)
+                while (total > limit) {
+                        size_t widest = t->n_columns;
 
-                for (size_t c = 0; c < t->n_columns; c++)
-                        if (t->shrinkable[c] && widths[c] > SHRINK_MIN_WIDTH &&
-                            (widest == t->n_columns || widths[c] > widths[widest]))
-                                widest = c;
-                if (widest == t->n_columns)
-                        return;
-                widths[widest]--;
-                total--;
-        }
+                        for (size_t c = 0; c < t->n_columns; c++) {
+                                size_t floor = pass == 0 ? t->shrink[c].first_to : t->shrink[c].min;
+
+                                if (floor > 0 && widths[c] > floor &&
+                                    (widest == t->n_columns || widths[c] > widths[widest]))
+                                        widest = c;
+                        }
+                        if (widest == t->n_columns)
+                                break;
+                        widths[widest]--;
+                        total--;
+                }
 }
 
 static void print_cell(FILE *f, const char *text, size_t width, bool last) {
         size_t w = text_width(text);
 
         if (w > width) {
-                size_t keep = width > strlen(ELLIPSIS) ? width - strlen(ELLIPSIS) : 0;
+                size_t keep = width > ELLIPSIS_WIDTH ? width - ELLIPSIS_WIDTH : 0;
                 fprintf(f, "%.*s%s", (int) prefix_bytes(text, keep), text, ELLIPSIS);
                 return;
         }
@@ -176,9 +161,8 @@ static void print_cell(FILE *f, const char *text, size_t width, bool last) {
                 fprintf(f, "%*s", (int) (width - w), "");
 }
 
-int table_print(const struct table *t, FILE *f, unsigned indent) {
+int table_print(const struct table *t, FILE *f, unsigned indent, size_t limit, bool colors) {
         _cleanup_(freep) size_t *widths = NULL;
-        size_t limit;
 
         widths = calloc(t->n_columns, sizeof(size_t));
         if (!widths)
@@ -189,7 +173,6 @@ int table_print(const struct table *t, FILE *f, unsigned indent) {
                         widths[i % t->n_columns] = w;
         }
 
-        limit = output_width(f);
         if (limit > indent)
                 fit_widths(t, widths, limit - indent);
 
@@ -197,13 +180,15 @@ int table_print(const struct table *t, FILE *f, unsigned indent) {
                 size_t c = i % t->n_columns;
                 bool last = c == t->n_columns - 1 || i == t->n_cells - 1;
 
+                bool header = i < t->n_columns;
+
                 if (c == 0)
-                        fprintf(f, "%*s", (int) indent, "");
+                        fprintf(f, "%*s%s", (int) indent, "", header && colors ? ANSI_BOLD : "");
                 else
                         fprintf(f, "%*s", COLUMN_GAP, "");
                 print_cell(f, t->cells[i], widths[c], last);
                 if (last)
-                        fputc('\n', f);
+                        fputs(header && colors ? ANSI_RESET "\n" : "\n", f);
         }
         return ferror(f) ? -EIO : 0;
 }

@@ -54,7 +54,7 @@ static int add_row(struct table *t, const struct device_info *d) {
         return r;
 }
 
-static int print_table(const struct device_info *devices, size_t n) {
+static int print_table(const struct device_info *devices, size_t n, const struct options *options) {
         static const char *const headers[COLUMN_COUNT] = {
                 [COLUMN_ADDRESS] = "ADDRESS", [COLUMN_ID] = "ID",         [COLUMN_CLASS] = "CLASS",
                 [COLUMN_DEVICE] = "DEVICE",   [COLUMN_DRIVER] = "DRIVER", [COLUMN_GROUP] = "GROUP",
@@ -72,15 +72,17 @@ static int print_table(const struct device_info *devices, size_t n) {
         if (r < 0)
                 return r;
         /* Names are long and the least essential part of a row; the address, ids, driver and
-         * group are what a user acts on, so only the names give way on a narrow terminal. */
-        table_set_shrinkable(t, COLUMN_DEVICE, true);
-        table_set_shrinkable(t, COLUMN_CLASS, true);
+         * group are what a user acts on, so the names give way first, and on a very narrow
+         * terminal (60 columns) the driver's long names ("snd_hda_intel") a little too. */
+        table_set_shrinkable(t, COLUMN_DEVICE, (struct table_shrink) { .first_to = 12, .min = 4 });
+        table_set_shrinkable(t, COLUMN_CLASS, (struct table_shrink) { .first_to = 12, .min = 4 });
+        table_set_shrinkable(t, COLUMN_DRIVER, (struct table_shrink) { .min = 8 });
         for (size_t i = 0; i < n; i++) {
                 r = add_row(t, &devices[i]);
                 if (r < 0)
                         return r;
         }
-        return table_print(t, stdout, 0);
+        return table_print(t, stdout, 0, options->columns, options->colors);
 }
 
 static int print_json(const struct device_info *devices, size_t n) {
@@ -107,7 +109,7 @@ int verb_list(int argc, char *argv[], const struct options *options) {
         if (r < 0)
                 return r;
 
-        r = options->json ? print_json(tree.devices, tree.n_devices) : print_table(tree.devices, tree.n_devices);
+        r = options->json ? print_json(tree.devices, tree.n_devices) : print_table(tree.devices, tree.n_devices, options);
         /* A write error is reported once, by main(), which checks stdout for all verbs. */
         if (r < 0 && !ferror(stdout))
                 log_error(NULL, "failed to print the device list: %s", strerror(-r));

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "macro.h"
 #include "table.h"
+#include "terminal.h"
 #include "verbs.h"
 
 /* "Intel Corporation (8086)", or "unknown (8086)" when the hardware database has no name.
@@ -127,7 +128,7 @@ static int add_member_row(struct table *t, const struct device_info *m) {
         return r;
 }
 
-static int print_members(const struct device_description *d) {
+static int print_members(const struct device_description *d, const struct options *options) {
         static const char *const headers[] = { "ADDRESS", "DEVICE", "DRIVER", "VFIO" };
         _cleanup_(table_freep) struct table *t = NULL;
         int r;
@@ -135,13 +136,13 @@ static int print_members(const struct device_description *d) {
         r = table_new(&t, ELEMENTSOF(headers), headers);
         if (r < 0)
                 return r;
-        table_set_shrinkable(t, 1, true);
+        table_set_shrinkable(t, 1, (struct table_shrink) { .first_to = 12, .min = 4 });
         for (size_t i = 0; i < d->n_members; i++) {
                 r = add_member_row(t, &d->members[i]);
                 if (r < 0)
                         return r;
         }
-        return table_print(t, stdout, 2);
+        return table_print(t, stdout, 2, options->columns, options->colors);
 }
 
 /* Names the members that keep VFIO from using the group, and what would change that. The
@@ -172,7 +173,7 @@ static void print_blockers(const struct device_description *d) {
                n_blocking == 1 ? "unbind it from its host driver" : "unbind them from their host drivers");
 }
 
-static int print_text(const struct device_description *d) {
+static int print_text(const struct device_description *d, const struct options *options) {
         int r;
 
         print_device(&d->device);
@@ -183,12 +184,15 @@ static int print_text(const struct device_description *d) {
                 return ferror(stdout) ? -EIO : 0;
         }
 
-        printf("IOMMU group %d: %s\n", (int) d->iommu_group, d->group_viable ? "viable" : "not viable");
+        /* The verdict is what the reader looks for: green when VFIO can have the group, red not. */
+        printf("IOMMU group %d: %s%s%s\n", (int) d->iommu_group,
+               !options->colors ? "" : d->group_viable ? ANSI_GREEN : ANSI_RED,
+               d->group_viable ? "viable" : "not viable", options->colors ? ANSI_RESET : "");
         if (d->n_members == 0) {
                 printf("  (the daemon could not list the group's members)\n");
                 return ferror(stdout) ? -EIO : 0;
         }
-        r = print_members(d);
+        r = print_members(d, options);
         if (r < 0)
                 return r;
         print_members_in_use(d);
@@ -238,7 +242,7 @@ int verb_show(int argc, char *argv[], const struct options *options) {
         if (r < 0)
                 return r;
 
-        r = options->json ? print_json(&description) : print_text(&description);
+        r = options->json ? print_json(&description) : print_text(&description, options);
         /* A write error is reported once, by main(), which checks stdout for all verbs. */
         if (r < 0 && !ferror(stdout))
                 log_error(NULL, "failed to print the device: %s", strerror(-r));

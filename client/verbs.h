@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Options, parsed once in main.c and handed to every verb. */
@@ -10,6 +11,8 @@ struct options {
         bool ask_password;        /* false with --no-ask-password */
         bool pager;               /* false with --no-pager */
         bool quiet;               /* -q: the commands that change devices print nothing on success */
+        size_t columns;           /* the width to fit tables into, 0: no limit (see terminal.h) */
+        bool colors;              /* whether text output may use colours */
         uint64_t operation_flags; /* VFIO_PT_FLAG_FORCE, VFIO_PT_FLAG_GROUP; main.c rejects them on
                                    * verbs that do not take them */
 };

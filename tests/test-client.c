@@ -2,7 +2,10 @@
 /* vfio-passthroughctl as a user runs it, against the real daemon on a private bus over the fake
  * PCI tree: the table, the group report, the JSON, and errors as one line with the right status. */
 #include <json-glib/json-glib.h>
+#include <pty.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "pci-tree.h"
@@ -481,6 +484,157 @@ static void test_no_bus(Fixture *f, gconstpointer data) {
 
 
 
+/* COLUMNS is the width to fit, also for a pipe: the names give way, marked with "…", and no line
+ * is wider, counted in characters. */
+static void test_list_columns(Fixture *f, gconstpointer data) {
+        const char *const env[] = { "COLUMNS=60", NULL };
+        g_autofree char *out = NULL, *err = NULL, *full = NULL;
+        g_auto(GStrv) lines = NULL;
+        gboolean cut = FALSE;
+
+        g_assert_cmpint(run_ctl_env(&f->h, env, &out, &err, "list", NULL), ==, 0);
+        g_test_message("%s", out);
+        lines = g_strsplit(out, "\n", -1);
+        g_assert_cmpuint(g_strv_length(lines), ==, fake_pci_tree_size + 2);
+        for (char **l = lines; *l; l++) {
+                g_assert_true(g_utf8_validate(*l, -1, NULL));
+                g_assert_cmpint(g_utf8_strlen(*l, -1), <=, 60);
+                cut = cut || strstr(*l, "\u2026") != NULL;
+        }
+        g_assert_true(cut);
+        /* What a user acts on is never cut. */
+        for (size_t i = 0; i < fake_pci_tree_size; i++) {
+                g_autofree char *row = find_line(out, fake_pci_tree[i].address);
+                g_assert_nonnull(row);
+        }
+
+        /* Without COLUMNS, a pipe gets whole lines. */
+        g_assert_cmpint(run_ctl_env(&f->h, (const char *const[]) { "COLUMNS=", NULL }, &full, NULL, "list", NULL), ==, 0);
+        g_assert_null(strstr(full, "\u2026"));
+        g_assert_nonnull(strstr(full, "NVIDIA Corporation GP104 [GeForce GTX 1080]"));
+}
+
+/* Runs vfio-passthroughctl on a terminal of the given width, as a person would (TERM=xterm,
+ * NO_COLOR and COLUMNS unset, then env on top), and returns everything it wrote there. */
+static char *run_ctl_pty(struct harness *h, unsigned short width, const char *const *env, const char *const *args) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_auto(GStrv) envp = g_get_environ();
+        g_autoptr(GString) output = g_string_new(NULL);
+        struct winsize ws = { .ws_row = 24, .ws_col = width };
+        char buf[4096];
+        ssize_t n;
+        int master, status;
+        pid_t pid;
+
+        g_ptr_array_add(argv, (char *) CTL_PATH);
+        for (; *args; args++)
+                g_ptr_array_add(argv, (char *) *args);
+        g_ptr_array_add(argv, NULL);
+        envp = g_environ_setenv(envp, "DBUS_SYSTEM_BUS_ADDRESS", h->bus.address, TRUE);
+        envp = g_environ_setenv(envp, "TERM", "xterm", TRUE);
+        envp = g_environ_unsetenv(envp, "LD_PRELOAD");
+        envp = g_environ_unsetenv(envp, "NO_COLOR");
+        envp = g_environ_unsetenv(envp, "COLUMNS");
+        envp = g_environ_unsetenv(envp, "PAGER");
+        envp = g_environ_unsetenv(envp, "VFIO_PASSTHROUGHCTL_PAGER");
+        for (; env && *env; env++) {
+                g_auto(GStrv) kv = g_strsplit(*env, "=", 2);
+                envp = g_environ_setenv(envp, kv[0], kv[1], TRUE);
+        }
+
+        pid = forkpty(&master, NULL, NULL, &ws);
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                execve(CTL_PATH, (char **) argv->pdata, envp);
+                _exit(127);
+        }
+        /* Until the last process on the terminal closes it: EIO on Linux. */
+        while ((n = read(master, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        g_string_append_len(output, buf, n);
+        close(master);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+        return g_string_free(g_steal_pointer(&output), FALSE);
+}
+
+/* On a terminal: cut to its width, colours unless NO_COLOR. */
+static void test_terminal_output(Fixture *f, gconstpointer data) {
+        g_autofree char *out = run_ctl_pty(&f->h, 70, NULL, (const char *const[]) { "list", "--no-pager", NULL });
+        g_autofree char *plain = NULL, *no_color = NULL;
+        g_auto(GStrv) lines = NULL;
+        g_autoptr(GRegex) sgr = g_regex_new("\033\\[[0-9;]*m|\r", 0, 0, NULL);
+
+        g_test_message("%s", out);
+        g_assert_nonnull(strstr(out, "\033[1mADDRESS"));
+        plain = g_regex_replace_literal(sgr, out, -1, 0, "", 0, NULL);
+        lines = g_strsplit(plain, "\n", -1);
+        g_assert_cmpuint(g_strv_length(lines), ==, fake_pci_tree_size + 2);
+        for (char **l = lines; *l; l++)
+                g_assert_cmpint(g_utf8_strlen(*l, -1), <=, 70);
+        g_assert_nonnull(strstr(plain, "\u2026"));
+
+        no_color = run_ctl_pty(&f->h, 70, (const char *const[]) { "NO_COLOR=1", NULL },
+                               (const char *const[]) { "show", "01:00.0", "--no-pager", NULL });
+        g_assert_nonnull(strstr(no_color, "not viable"));
+        g_assert_null(strchr(no_color, '\033'));
+}
+
+/* The pager runs on a terminal only, from the variable split on blanks, without a shell. */
+static void test_pager(Fixture *f, gconstpointer data) {
+        g_autofree char *paged = g_build_filename(f->h.tmpdir, "paged", NULL);
+        g_autofree char *pager = g_strdup_printf("VFIO_PASSTHROUGHCTL_PAGER=tee  %s", paged);
+        const char *const env[] = { pager, "PAGER=false", NULL };
+        g_autofree char *out = NULL, *contents = NULL, *piped = NULL;
+
+        out = run_ctl_pty(&f->h, 200, env, (const char *const[]) { "list", NULL });
+        g_assert_true(g_file_get_contents(paged, &contents, NULL, NULL));
+        g_test_message("%s", contents);
+        g_assert_true(g_str_has_prefix(contents, "\033[1mADDRESS"));
+        g_assert_nonnull(strstr(contents, "0000:59:00.1"));
+        g_assert_cmpint(unlink(paged), ==, 0);
+
+        g_clear_pointer(&out, g_free);
+        out = run_ctl_pty(&f->h, 200, env, (const char *const[]) { "--no-pager", "list", NULL });
+        g_assert_nonnull(strstr(out, "0000:59:00.1"));
+        g_assert_false(g_file_test(paged, G_FILE_TEST_EXISTS));
+
+        /* "cat" means no pager. */
+        g_clear_pointer(&out, g_free);
+        out = run_ctl_pty(&f->h, 200, (const char *const[]) { "PAGER=cat", NULL }, (const char *const[]) { "list", NULL });
+        g_assert_nonnull(strstr(out, "0000:59:00.1"));
+
+        /* A pipe never pages. */
+        g_assert_cmpint(run_ctl_env(&f->h, env, &piped, NULL, "list", NULL), ==, 0);
+        g_assert_nonnull(strstr(piped, "0000:59:00.1"));
+        g_assert_false(g_file_test(paged, G_FILE_TEST_EXISTS));
+}
+
+/* --quiet: nothing on success from the verbs that change devices; errors still. */
+static void test_quiet(Fixture *f, gconstpointer data) {
+        g_autofree char *out = NULL, *err = NULL;
+
+        g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "-q", "attach", "59:00.0", NULL), ==, 0);
+        kernel_emulator_settle(f->h.emulator);
+        g_assert_cmpstr(out, ==, "");
+        g_assert_cmpstr(err, ==, "");
+        assert_driver(f, "0000:59:00.0", "vfio-pci");
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+
+        g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "restore", "--quiet", "59:00.0", NULL), ==, 0);
+        kernel_emulator_settle(f->h.emulator);
+        g_assert_cmpstr(out, ==, "");
+        assert_driver(f, "0000:59:00.0", "igb");
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+
+        g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "restore", "--quiet", "59:00.0", NULL), ==, 5);
+        g_assert_cmpstr(out, ==, "");
+        assert_one_line(err);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -492,10 +646,14 @@ int main(int argc, char *argv[]) {
         ADD("/client/errors", test_errors);
         ADD("/client/daemon-not-running", test_daemon_not_running);
         ADD("/client/no-bus", test_no_bus);
+        ADD("/client/list/columns", test_list_columns);
+        ADD("/client/terminal", test_terminal_output);
+        ADD("/client/pager", test_pager);
 #define ADD_EMULATED(path, func) g_test_add(path, Fixture, &emulated_kernel, fixture_setup, func, fixture_teardown)
         ADD_EMULATED("/client/operations/json", test_operations_json);
         ADD_EMULATED("/client/errors/json", test_errors_json);
         ADD_EMULATED("/client/errors/hints", test_error_hints);
+        ADD_EMULATED("/client/quiet", test_quiet);
 #undef ADD_EMULATED
 #undef ADD
         return g_test_run();
