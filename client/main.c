@@ -70,7 +70,10 @@ static void help(void) {
                "Options:\n"
                "  -h --help             Show this help and exit\n"
                "     --version          Show the version and exit\n"
-               "     --json             Print JSON instead of text\n"
+               "     --json             Print JSON instead of text, also for errors\n"
+               "  -q --quiet            Print nothing on success (detach, attach, restore, grant,\n"
+               "                        forget); errors and warnings still go to stderr\n"
+               "     --no-pager         Do not pipe long output (list, show) into a pager\n"
                "     --no-ask-password  Do not ask for a password when authentication is needed\n"
                "\n"
                "Command options:\n"
@@ -90,6 +93,11 @@ static void help(void) {
                "\n"
                "Environment:\n"
                "  DBUS_SYSTEM_BUS_ADDRESS   Talk to this bus instead of the system bus\n"
+               "  COLUMNS                   Fit tables to this width, also when not on a terminal\n"
+               "  NO_COLOR                  Set and not empty: no colours\n"
+               "  VFIO_PASSTHROUGHCTL_PAGER, PAGER\n"
+               "                            The pager on a terminal, split on blanks, no shell;\n"
+               "                            \"\" or \"cat\": none (default: less, then more)\n"
                "\n"
                "See vfio-passthroughctl(1).\n");
 }
