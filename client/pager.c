@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,23 @@
 #include <unistd.h>
 
 #include "macro.h"
+
+/* The pager, for the signal handler below: the one piece of state a handler cannot be handed. */
+static volatile pid_t pager_pid;
+
+/* Killed while the pager runs (Ctrl-C, which less ignores, a hang-up): let the pager see the end
+ * of the output and wait until the user quits it, so that it does not go on reading the terminal
+ * behind the shell's back; then die of the signal as before. Only async-signal-safe calls. */
+static void wait_for_pager_and_die(int sig) {
+        int saved_errno = errno;
+
+        (void) close(STDOUT_FILENO);
+        while (pager_pid > 0 && waitpid(pager_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        signal(sig, SIG_DFL);
+        raise(sig);
+        errno = saved_errno;
+}
 
 /* At most this many words in a pager variable; more is not a pager command line. */
 #define PAGER_ARGS_MAX 32
@@ -119,6 +137,11 @@ pid_t pager_open(void) {
                 return -saved;
         }
         close(fds[1]);
+
+        pager_pid = pid;
+        signal(SIGINT, wait_for_pager_and_die);
+        signal(SIGTERM, wait_for_pager_and_die);
+        signal(SIGHUP, wait_for_pager_and_die);
         return pid;
 }
 
@@ -130,4 +153,5 @@ void pager_close(pid_t pager) {
         (void) close(STDOUT_FILENO);
         while (waitpid(pager, NULL, 0) < 0 && errno == EINTR)
                 ;
+        pager_pid = 0;
 }

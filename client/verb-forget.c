@@ -29,6 +29,8 @@ int verb_forget(int argc, char *argv[], const struct options *options) {
         if (r < 0)
                 return r;
 
+        if (options->quiet)
+                return 0;
         if (options->json) {
                 struct json_writer w;
 
@@ -42,7 +44,6 @@ int verb_forget(int argc, char *argv[], const struct options *options) {
                         log_error(NULL, "failed to print the result: %s", strerror(-r));
                 return r < 0 ? -EIO : 0;
         }
-        if (!options->quiet)
-                printf("%s: record dropped; the device stays as it is, and restore no longer applies to it.\n", address);
+        printf("%s: record dropped; the device stays as it is, and restore no longer applies to it.\n", address);
         return 0;
 }

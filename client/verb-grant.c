@@ -117,7 +117,7 @@ int verb_grant(int argc, char *argv[], const struct options *options) {
         if (r < 0)
                 return bus_log_parse_error(r);
 
-        if (options->json) {
+        if (options->json && !options->quiet) {
                 r = print_json(address, &result);
                 if (r < 0 && !ferror(stdout))
                         log_error(NULL, "failed to print the result: %s", strerror(-r));

@@ -48,7 +48,8 @@ static const struct device_description *after(struct operation *op) {
         return &op->after_description;
 }
 
-/* Reads the reply and prints it, as text or JSON as the options say. */
+/* Reads the reply and prints it, as text or JSON as the options say; with --quiet only the
+ * warnings. */
 typedef int (*operation_printer)(sd_bus_message *reply, struct operation *op);
 
 static const char *driver_or_unbound(const char *driver) {
@@ -118,7 +119,7 @@ static int print_detach(sd_bus_message *reply, struct operation *op) {
         if (r < 0)
                 return bus_log_parse_error(r);
 
-        if (op->options->json) {
+        if (op->options->json && !op->options->quiet) {
                 begin_json(&w, op);
                 json_string_or_null(&w, "previous_driver", previous_driver);
                 return finish_json(&w);
@@ -186,7 +187,7 @@ static int print_attach(sd_bus_message *reply, struct operation *op) {
         group = strrchr(group_path, '/') + 1;
         snprintf(group_node, sizeof(group_node), "/dev/vfio/%s", group);
 
-        if (op->options->json) {
+        if (op->options->json && !op->options->quiet) {
                 begin_json(&w, op);
                 json_key(&w, "group_node");
                 json_string(&w, group_node);
@@ -230,7 +231,7 @@ static int print_restore(sd_bus_message *reply, struct operation *op) {
         if (r < 0)
                 return bus_log_parse_error(r);
 
-        if (op->options->json) {
+        if (op->options->json && !op->options->quiet) {
                 begin_json(&w, op);
                 json_string_or_null(&w, "driver", driver);
                 json_key(&w, "restored");

@@ -633,6 +633,18 @@ static void test_quiet(Fixture *f, gconstpointer data) {
         g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "restore", "--quiet", "59:00.0", NULL), ==, 5);
         g_assert_cmpstr(out, ==, "");
         assert_one_line(err);
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+
+        /* Quiet wins over --json on success; a failure is still the one object. */
+        g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "-q", "--json", "detach", "59:00.0", NULL), ==, 0);
+        kernel_emulator_settle(f->h.emulator);
+        g_assert_cmpstr(out, ==, "");
+        assert_driver(f, "0000:59:00.0", "");
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(harness_run_ctl(&f->h, &out, &err, "-q", "--json", "restore", "59:00.1", NULL), ==, 5);
+        assert_json_error(5, out, err, "org.vfio.Passthrough1.Error.NotManaged", 5);
 }
 
 int main(int argc, char *argv[]) {
