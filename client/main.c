@@ -10,9 +10,9 @@
 
 #include "exit-status.h"
 #include "log.h"
+#include "macro.h"
 #include "pager.h"
 #include "terminal.h"
-#include "macro.h"
 #include "verbs.h"
 #include "vfio-passthrough-bus.h"
 
