@@ -24,8 +24,9 @@ __vfio_passthroughctl_addresses() {
         command sed 's/.*"\([^"]*\)"$/\1/'
 }
 
-# Addresses matching what has been typed: full addresses starting with it, and, for domain 0000,
-# the short form BUS:SLOT.FUNCTION the client accepts too (59: offers 59:00.0 and 59:00.1).
+# Addresses matching what has been typed: a full address when it begins with it; otherwise, for
+# domain 0000, the short form BUS:SLOT.FUNCTION the client accepts too, when that begins with it
+# (59: offers 59:00.0 and 59:00.1, 0000:59: offers the full addresses).
 __vfio_passthroughctl_matching_addresses() {
     local cur=$1 address short
     while read -r address; do
