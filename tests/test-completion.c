@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* PCI addresses from the completion scripts, as a shell asks for them: bash's completion function
- * (and fish's, where fish is installed) runs the real vfio-passthroughctl against the real daemon
+ * (and zsh's and fish's, where they are installed) runs the real vfio-passthroughctl against the real daemon
  * on a private bus over the fake PCI tree, and must offer exactly the tree's addresses. The
  * verbs, options and user names need no daemon; tests/test-completion.sh checks those. */
 #include <string.h>
@@ -13,6 +13,12 @@
 #endif
 #ifndef COMPLETION_FISH_SCRIPT
 #error "COMPLETION_FISH_SCRIPT must be defined"
+#endif
+#ifndef COMPLETION_DIR
+#error "COMPLETION_DIR must be defined"
+#endif
+#ifndef ZSH_COMPLETE_DRIVER
+#error "ZSH_COMPLETE_DRIVER must be defined"
 #endif
 
 typedef struct {
@@ -200,6 +206,51 @@ static void test_bash_no_daemon(Fixture *f, gconstpointer data) {
         harness_start_daemon(&f->h);
 }
 
+/* zsh, TAB pressed in an interactive zsh (tests/zsh-complete.zsh): its matches are whole words. */
+static char *complete_zsh(Fixture *f, const char *zsh, const char *line) {
+        g_autofree char *path = path_with_client();
+        g_autofree char *dump = g_build_filename(f->h.tmpdir, "zcompdump", NULL);
+        const char *const argv[] = { "env", path, zsh, "-f", ZSH_COMPLETE_DRIVER, COMPLETION_DIR, line, dump, NULL };
+        g_autofree char *out = NULL, *err = NULL;
+
+        g_assert_cmpint(harness_run_as(&f->h, NULL, argv, &out, &err), ==, 0);
+        g_test_message("zsh: '%s' -> %s", line, out);
+        g_assert_cmpstr(err, ==, "");
+        return sorted_words(out);
+}
+
+static void assert_zsh_offers(Fixture *f, const char *zsh, const char *verb, const char *typed) {
+        g_autofree char *line = g_strdup_printf("vfio-passthroughctl %s %s", verb, typed);
+        g_autofree char *got = complete_zsh(f, zsh, line);
+        g_autofree char *want = expected_addresses(typed, FALSE);
+
+        g_assert_cmpstr(got, ==, want);
+}
+
+static void test_zsh_addresses(Fixture *f, gconstpointer data) {
+        g_autofree char *zsh = g_find_program_in_path("zsh");
+
+        if (!zsh) {
+                g_test_skip("zsh is not installed");
+                return;
+        }
+        assert_zsh_offers(f, zsh, "show", "");
+        assert_zsh_offers(f, zsh, "--json detach", "");
+        assert_zsh_offers(f, zsh, "grant", "0000:59:");
+        assert_zsh_offers(f, zsh, "attach --group", "59:");
+        assert_zsh_offers(f, zsh, "restore", "0");
+        assert_zsh_offers(f, zsh, "forget", "1");
+        assert_zsh_offers(f, zsh, "show", "e1:");
+        {
+                g_autofree char *got = complete_zsh(f, zsh, "vfio-passthroughctl attach 59:");
+                g_assert_cmpstr(got, ==, "59:00.0 59:00.1");
+        }
+        {
+                g_autofree char *got = complete_zsh(f, zsh, "vfio-passthroughctl show 59:00.0 ");
+                g_assert_cmpstr(got, ==, "");
+        }
+}
+
 static void test_fish_addresses(Fixture *f, gconstpointer data) {
         g_autofree char *fish = g_find_program_in_path("fish");
         g_autofree char *path = path_with_client();
@@ -245,6 +296,7 @@ int main(int argc, char *argv[]) {
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
         ADD("/completion/bash/addresses", test_bash_addresses);
         ADD("/completion/bash/no-daemon", test_bash_no_daemon);
+        ADD("/completion/zsh/addresses", test_zsh_addresses);
         ADD("/completion/fish/addresses", test_fish_addresses);
 #undef ADD
         return g_test_run();
