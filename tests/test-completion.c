@@ -254,6 +254,8 @@ static void test_zsh_addresses(Fixture *f, gconstpointer data) {
 static void test_fish_addresses(Fixture *f, gconstpointer data) {
         g_autofree char *fish = g_find_program_in_path("fish");
         g_autofree char *path = path_with_client();
+        /* fish makes its directories under HOME even with --no-config; keep them in the test's. */
+        g_autofree char *home = g_strdup_printf("HOME=%s", f->h.tmpdir);
         g_autofree char *command = NULL, *out = NULL, *err = NULL, *got = NULL, *want = NULL;
         g_autoptr(GString) expected = g_string_new("");
 
@@ -264,7 +266,10 @@ static void test_fish_addresses(Fixture *f, gconstpointer data) {
         command = g_strdup_printf("source '%s'; and complete -C 'vfio-passthroughctl detach 59:'",
                                   COMPLETION_FISH_SCRIPT);
         {
-                const char *const argv[] = { "env", path, fish, "--no-config", "-c", command, NULL };
+                const char *const argv[] = {
+                        "env", "-u", "XDG_CONFIG_HOME", "-u", "XDG_DATA_HOME", "-u", "XDG_CACHE_HOME",
+                        path, home, fish, "--no-config", "-c", command, NULL,
+                };
                 g_assert_cmpint(harness_run_as(&f->h, NULL, argv, &out, &err), ==, 0);
         }
         g_test_message("fish: %s", out);

@@ -61,7 +61,9 @@ zsh_offers() {
 fish_offers() {
     local quoted
     quoted=$(sed "s/'/\\\\'/g" <<<"$1")
-    timeout 60 fish --no-config -c "source '$fish_script'; and complete -C '$quoted'" | cut -f1
+    # fish makes its directories under HOME even so; keep them out of the real one.
+    HOME=$tmpdir XDG_CONFIG_HOME=$tmpdir/config XDG_DATA_HOME=$tmpdir/data XDG_CACHE_HOME=$tmpdir/cache \
+        timeout 60 fish --no-config -c "source '$fish_script'; and complete -C '$quoted'" | cut -f1
 }
 
 shells=(bash)

@@ -53,7 +53,8 @@ complete -c $c -l no-ask-password -d 'Do not ask for a password'
 complete -c $c -l no-pager -d 'Do not pipe the output into a pager'
 complete -c $c -s q -l quiet -d 'Print less'
 complete -c $c -n '__vfio_passthroughctl_verb_is detach attach' -l force -d 'Act even though the host uses the device'
-complete -c $c -n '__vfio_passthroughctl_verb_is detach attach restore' -l group -d 'Also act on the rest of its IOMMU group'
+complete -c $c -n '__vfio_passthroughctl_verb_is detach attach restore' -l group \
+    -d 'Also act on the rest of its IOMMU group'
 
 complete -c $c -n '__vfio_passthroughctl_argument 1 show detach attach restore grant forget' \
     -a '(__vfio_passthroughctl_addresses)' -d 'PCI address'
