@@ -43,7 +43,7 @@ __vfio_passthroughctl_matching_addresses() {
 _vfio_passthroughctl() {
     # Words from the line itself rather than COMP_WORDS: with ':' in COMP_WORDBREAKS (the
     # default) bash splits 0000:59:00.0 into five words.
-    local line=${COMP_LINE:0:COMP_POINT}
+    local line=${COMP_LINE:0:COMP_POINT} IFS=$' \t\n'
     local -a words
     local cur='' verb='' word candidates
     local -i n_args=0 i start=1
