@@ -15,6 +15,7 @@
 #   -b, --builddir DIR  where everything goes (default: REPO/build-vm): the .deb to DIR/e2e/deb,
 #                       the work dirs to DIR/e2e/KERNEL, the TAP file to DIR/vm-e2e.tap
 #   -o, --tap FILE      write the combined TAP here instead
+#       --deb FILE      install this vfio-passthrough_*.deb instead of building one
 #   -v, --verbose       stream the guest consoles
 #
 # Output: one TAP stream per kernel, each test prefixed with the kernel; the combined
@@ -36,12 +37,14 @@ repo=$(cd "$here/../.." && pwd)
 
 builddir=$repo/build-vm
 tap=""
+deb=""
 verbose=()
 kernels=()
 while [[ $# -gt 0 ]]; do
     case $1 in
         -b|--builddir) builddir=$2; shift 2 ;;
         -o|--tap) tap=$2; shift 2 ;;
+        --deb) deb=$(realpath "$2"); shift 2 ;;
         -v|--verbose) verbose=(--verbose); shift ;;
         -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit 0 ;;
         -*) echo "e2e.sh: unknown option $1" >&2; exit 2 ;;
@@ -58,9 +61,9 @@ t_all=$(date +%s)
 # ---------------------------------------------------------------- package
 # The package a user installs; each guest installs it with dpkg -i.
 mkdir -p "$builddir/e2e"
-deb=$("$repo/tools/build-deb" "$builddir/e2e/deb")
+[[ -n $deb ]] || deb=$("$repo/tools/build-deb" "$builddir/e2e/deb")
 gcc -O2 -Wall -Wextra -Werror -o "$builddir/e2e/vfio-check" "$here/vfio-check.c"
-log "built $deb ($(dpkg-deb -c "$deb" | grep -vc '/$') files) and vfio-check"
+log "package $deb ($(dpkg-deb -c "$deb" | grep -vc '/$') files); built vfio-check"
 
 # Fetch the kernels and the guest's storage tools first, so download time does not count against
 # a guest's timeout.
