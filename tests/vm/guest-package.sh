@@ -22,6 +22,9 @@ package_install() {
     # man-db's trigger re-indexes every manual page of the host's root, over 9p under TCG: three
     # minutes, for an index `man` does not need (man -w below finds the pages without it).
     rm -f /var/lib/man-db/auto-update
+    # The host may be a container image whose policy-rc.d forbids every service action in
+    # maintainer scripts (exit 101); the guest is a whole system, where none is installed.
+    rm -f /usr/sbin/policy-rc.d
     dpkg -i "$deb" > "$work/dpkg-install.log" 2>&1
     rc=$?
     sed 's/^/    dpkg: /' "$work/dpkg-install.log"
@@ -41,12 +44,13 @@ package_install() {
 }
 
 # left_behind FILE...: prints each path of FILE... that still exists and is not a directory some
-# other package owns or still has other files in (dpkg keeps those, rightly).
+# other package owns or still has other files in (dpkg keeps those, rightly). A directory may be
+# a symlink: with a merged /usr, the package's /lib/systemd/system is reached through /lib.
 left_behind() {
     local f
     for f in "$@"; do
         [[ -e $f || -L $f ]] || continue
-        if [[ -d $f && ! -L $f ]]; then
+        if [[ -d $f ]]; then
             dpkg-query -S "$f" > /dev/null 2>&1 && continue
             [[ -n $(ls -A "$f") ]] && continue
         fi
