@@ -1,18 +1,21 @@
 #!/bin/bash
 # e2e.sh [options] [KERNEL...] — the real-kernel end-to-end tier (issue 5), host side.
 #
-# Installs the project with meson (prefix /usr, DESTDIR in the work dir), builds
+# Builds the project's Debian package with tools/build-deb (once, for every kernel), builds
 # vfio-check, then boots the test guest (run-guest.sh: QEMU TCG, q35 + emulated VT-d,
 # two e1000e NICs, four NVMe drives, one behind a PCIe root port) once per kernel (default:
-# Debian's 6.1 and 6.12) and runs guest-e2e.sh in it: the installed daemon on the guest's real
+# Debian's 6.1 and 6.12) and runs guest-e2e.sh in it: the package installed with dpkg -i (into
+# the guest's throw-away overlay, never this machine's dpkg database), the daemon on the guest's real
 # system bus, with polkitd, systemd-udevd and the shipped example polkit rule, driven by an
 # unprivileged member of the group `vfio` and refused to an outsider; then the in-use
-# protection (guest-host-use.sh) against the drives, the root port and the guest's own 9p root.
+# protection (guest-host-use.sh) against the drives, the root port and the guest's own 9p root;
+# at the end the package is purged and no file of it may be left (guest-package.sh).
 #
 # Options:
-#   -b, --builddir DIR  meson build dir for the install (default: REPO/build-vm);
-#                       the work dirs go to DIR/e2e/KERNEL, the TAP file to DIR/vm-e2e.tap
+#   -b, --builddir DIR  where everything goes (default: REPO/build-vm): the .deb to DIR/e2e/deb,
+#                       the work dirs to DIR/e2e/KERNEL, the TAP file to DIR/vm-e2e.tap
 #   -o, --tap FILE      write the combined TAP here instead
+#       --deb FILE      install this vfio-passthrough_*.deb instead of building one
 #   -v, --verbose       stream the guest consoles
 #
 # Output: one TAP stream per kernel, each test prefixed with the kernel; the combined
@@ -34,12 +37,14 @@ repo=$(cd "$here/../.." && pwd)
 
 builddir=$repo/build-vm
 tap=""
+deb=""
 verbose=()
 kernels=()
 while [[ $# -gt 0 ]]; do
     case $1 in
         -b|--builddir) builddir=$2; shift 2 ;;
         -o|--tap) tap=$2; shift 2 ;;
+        --deb) deb=$(realpath "$2"); shift 2 ;;
         -v|--verbose) verbose=(--verbose); shift ;;
         -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit 0 ;;
         -*) echo "e2e.sh: unknown option $1" >&2; exit 2 ;;
@@ -53,20 +58,12 @@ builddir=$(cd "$builddir" && pwd -P)
 log() { echo "e2e: $*" >&2; }
 t_all=$(date +%s)
 
-# ---------------------------------------------------------------- install
-# The same build and install a distribution would do; the guest copies DESTDIR over /.
-meson_build=$builddir/meson
-destdir=$builddir/e2e/root
-if [[ -f $meson_build/build.ninja ]]; then
-    meson setup --reconfigure "$meson_build" --prefix=/usr -Dtests=false >/dev/null
-else
-    meson setup "$meson_build" "$repo" --prefix=/usr -Dtests=false >/dev/null
-fi
-ninja -C "$meson_build" >/dev/null
-rm -rf "$destdir"
-meson install -C "$meson_build" --destdir "$destdir" --quiet --no-rebuild
+# ---------------------------------------------------------------- package
+# The package a user installs; each guest installs it with dpkg -i.
+mkdir -p "$builddir/e2e"
+[[ -n $deb ]] || deb=$("$repo/tools/build-deb" "$builddir/e2e/deb")
 gcc -O2 -Wall -Wextra -Werror -o "$builddir/e2e/vfio-check" "$here/vfio-check.c"
-log "installed into $destdir ($(find "$destdir" ! -type d | wc -l) files), built vfio-check"
+log "package $deb ($(dpkg-deb -c "$deb" | grep -vc '/$') files); built vfio-check"
 
 # Fetch the kernels and the guest's storage tools first, so download time does not count against
 # a guest's timeout.
@@ -149,14 +146,14 @@ for i in "${!kernels[@]}"; do
         storage+=(--qemu-arg -device --qemu-arg "nvme,serial=vfpt-$d,drive=nvme-$d,$bus")
     done
     run_guest "$kver" "$work" --kernel "$kdir" "${storage[@]}" \
-        "$here/guest-e2e.sh" "$destdir" "$builddir/e2e/vfio-check" "$tools" ${E2E_PRIV_USER:+"$E2E_PRIV_USER"}
+        "$here/guest-e2e.sh" "$deb" "$builddir/e2e/vfio-check" "$tools" ${E2E_PRIV_USER:+"$E2E_PRIV_USER"}
 
     # The same kernel with systemd as PID 1: the installed unit, logind sessions, the prompt.
     work=$builddir/e2e/$kver-systemd
     rm -rf "$work"
     mkdir -p "$work"
     run_guest "$kver systemd" "$work" --kernel "$kdir" --systemd --shared-group \
-        "$here/guest-systemd.sh" "$destdir" "$builddir/e2e/vfio-check"
+        "$here/guest-systemd.sh" "$deb" "$builddir/e2e/vfio-check"
 done
 
 # One plan for the combined file, numbered in order.

@@ -1,10 +1,11 @@
 #!/bin/bash
 # shellcheck disable=SC2012  # ls of sysfs/devtmpfs names is fine here
-# guest-e2e.sh DESTDIR VFIO_CHECK TOOLS [PRIV_USER] — runs INSIDE the test guest, as root (see e2e.sh).
+# guest-e2e.sh DEB VFIO_CHECK TOOLS [PRIV_USER] — runs INSIDE the test guest, as root (see e2e.sh).
 #
-# The real-kernel end-to-end test of issue 5.  DESTDIR is the tree `meson install
-# --destdir` produced on the host (prefix /usr); it is copied over the guest's / (a
-# throw-away tmpfs overlay), so the guest runs exactly the installed files.  Then the
+# The real-kernel end-to-end test of issue 5.  DEB is the project's Debian package, built on the
+# host by tools/build-deb; the guest installs it with dpkg -i (into its throw-away tmpfs overlay:
+# nothing reaches the host's dpkg database), so it runs exactly the packaged files, and at the
+# end purges it and checks that no file is left (guest-package.sh, issue 16).  Then the
 # system dbus-daemon, polkitd and systemd-udevd are started (no systemd as PID 1: the
 # daemon is started by D-Bus activation through the activation file's Exec= line), the
 # shipped example polkit rule is enabled, and the workflow runs as an unprivileged member
@@ -20,9 +21,9 @@
 # tests still expect refusals then).
 set -uo pipefail
 
-destdir=${1:?usage: guest-e2e.sh DESTDIR VFIO_CHECK TOOLS [PRIV_USER]}
-vfio_check_src=${2:?usage: guest-e2e.sh DESTDIR VFIO_CHECK TOOLS [PRIV_USER]}
-tools=${3:?usage: guest-e2e.sh DESTDIR VFIO_CHECK TOOLS [PRIV_USER]}
+deb=${1:?usage: guest-e2e.sh DEB VFIO_CHECK TOOLS [PRIV_USER]}
+vfio_check_src=${2:?usage: guest-e2e.sh DEB VFIO_CHECK TOOLS [PRIV_USER]}
+tools=${3:?usage: guest-e2e.sh DEB VFIO_CHECK TOOLS [PRIV_USER]}
 
 # Refuse to run anywhere but in the test guest: this script writes to sysfs and /.
 if [[ -z ${VM_KVER:-} || $(uname -r) != "$VM_KVER" || $(hostname) != vfio-guest ]]; then
@@ -38,6 +39,8 @@ t0=$(date +%s.%N)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/vm/guest-lib.sh
 . "$here/guest-lib.sh"
+# shellcheck source=tests/vm/guest-package.sh
+. "$here/guest-package.sh"
 
 # The state of the two NICs and of /dev/vfio, for before/after comparisons.
 snapshot() {
@@ -68,19 +71,15 @@ grant_args=()
 echo "== guest-e2e on $(uname -r), guest uptime $(cut -d' ' -f1 /proc/uptime) s"
 
 # ------------------------------------------------------------------ 1. install
-t=$(date +%s.%N)
-# tar, not cp -a: /lib, /bin, /sbin are symlinks into /usr (merged /usr) and must stay so.
-if ! tar -C "$destdir" -cf - . | tar -C / -xf - --keep-directory-symlink --no-same-owner; then
-    echo "Bail out! cannot copy $destdir over /"
+if ! package_install "$deb"; then
+    echo "Bail out! dpkg -i $deb failed"
     exit 1
 fi
 install -m 0755 "$vfio_check_src" /usr/local/bin/vfio-check
-echo "installed $destdir into / in $(since "$t") s:"
-(cd "$destdir" && find . ! -type d | sed 's|^\.|    |')
 
 svcfile=/usr/share/dbus-1/system-services/org.vfio.Passthrough1.service
 exec_line=$(sed -n 's/^Exec=//p' "$svcfile" 2>/dev/null)
-check "[1] meson install put the daemon, client, bus policy, activation file and polkit policy where Debian looks" \
+check "[1] the package put the daemon, client, bus policy, activation file and polkit policy where Debian looks" \
     test -x /usr/libexec/vfio-passthroughd -a -x /usr/bin/vfio-passthroughctl \
     -a -f /usr/share/dbus-1/system.d/org.vfio.Passthrough1.conf -a -f "$svcfile" \
     -a -f /usr/share/polkit-1/actions/org.vfio.passthrough.policy
@@ -429,6 +428,13 @@ echo "in-use tests took $(since "$t") s"
 t=$(date +%s.%N)
 ownership_tests
 echo "ownership tests took $(since "$t") s"
+
+# ------------------------------------------------------------------ [pkg] removal
+# No systemd here to stop the D-Bus activated daemon (the package's prerm does it through
+# systemd): stop it the way an administrator would, then purge.
+last_pid=$(name_pid org.vfio.Passthrough1)
+[[ -z $last_pid ]] || { kill -TERM "$last_pid"; wait_for 20 no_owner org.vfio.Passthrough1; }
+package_removal_tests
 
 out "1..$n"
 echo "guest-e2e: $n tests, $failures failed, $(since "$t0") s; guest uptime $(cut -d' ' -f1 /proc/uptime) s"

@@ -1,9 +1,10 @@
 #!/bin/bash
-# guest-systemd.sh DESTDIR VFIO_CHECK — runs INSIDE the test guest booted with systemd as PID 1
+# guest-systemd.sh DEB VFIO_CHECK — runs INSIDE the test guest booted with systemd as PID 1
 # (run-guest.sh --systemd), as its unit vm-run.service, as root. Issue 13.
 #
-# The project is installed the way a package installs it (DESTDIR over /, daemon-reload, dbus
-# reload), and everything runs through the shipped, hardened unit:
+# The project's Debian package DEB is installed with dpkg -i (its scripts reload systemd and the
+# bus; nothing else is done by hand), everything runs through the shipped, hardened unit, and at
+# the end the package is purged: its prerm stops the unit, and no file is left (issue 16):
 #   [unit]   D-Bus activation hands over to vfio-passthroughd.service (SystemdService=); the unit
 #            is active; attach (vfio-pci loaded through modprobe@vfio_pci.service), grant (an ACL
 #            entry; vfio-check opens the device), detach, restore, forget; the in-use check sees
@@ -23,8 +24,8 @@
 # $VM_WORKDIR/journal.txt. Exit status 0 only if every test passed.
 set -uo pipefail
 
-destdir=${1:?usage: guest-systemd.sh DESTDIR VFIO_CHECK}
-vfio_check_src=${2:?usage: guest-systemd.sh DESTDIR VFIO_CHECK}
+deb=${1:?usage: guest-systemd.sh DEB VFIO_CHECK}
+vfio_check_src=${2:?usage: guest-systemd.sh DEB VFIO_CHECK}
 
 # Refuse to run anywhere but in the test guest: this script writes to sysfs and /.
 if [[ -z ${VM_KVER:-} || $(uname -r) != "$VM_KVER" || $(hostname) != vfio-guest || ${VM_INIT:-} != systemd ]]; then
@@ -39,6 +40,8 @@ t0=$(date +%s.%N)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/vm/guest-lib.sh
 . "$here/guest-lib.sh"
+# shellcheck source=tests/vm/guest-package.sh
+. "$here/guest-package.sh"
 trap 'journalctl -b --no-pager -o short-monotonic > "$work/journal.txt" 2>&1' EXIT
 
 user=vfio-user
@@ -49,17 +52,12 @@ echo "== guest-systemd on $(uname -r), guest uptime $(cut -d' ' -f1 /proc/uptime
 check "[unit] PID 1 is systemd ($(cat /proc/1/comm)); the system is up (basic.target reached)" \
     eval '[[ $(cat /proc/1/comm) == systemd ]] && systemctl is-active --quiet basic.target'
 
-# ------------------------------------------------------------------ install, as a package would
-t=$(date +%s.%N)
-# tar, not cp -a: /lib, /bin, /sbin are symlinks into /usr (merged /usr) and must stay so.
-if ! tar -C "$destdir" -cf - . | tar -C / -xf - --keep-directory-symlink --no-same-owner; then
-    echo "Bail out! cannot copy $destdir over /"
+# ------------------------------------------------------------------ install the package
+if ! package_install "$deb"; then
+    echo "Bail out! dpkg -i $deb failed"
     exit 1
 fi
 install -m 0755 "$vfio_check_src" /usr/local/bin/vfio-check
-systemctl daemon-reload
-systemctl reload dbus.service
-echo "installed in $(since "$t") s"
 check "[unit] the installed unit is known to systemd ($(systemctl show -p FragmentPath --value vfio-passthroughd.service))" \
     test "$(realpath "$(systemctl show -p FragmentPath --value vfio-passthroughd.service)")" = /usr/lib/systemd/system/vfio-passthroughd.service
 
@@ -357,6 +355,15 @@ else
 fi
 
 kill "$remote_login" 2> /dev/null
+
+# ------------------------------------------------------------------ [pkg] removal
+ctl "$user" list > /dev/null
+pid=$(main_pid)
+package_removal_tests
+check "[pkg] the package's prerm stopped the running unit (was MainPID $pid; now $(unit_state), process $(ps -o comm= -p "$pid" 2>/dev/null || echo gone))" \
+    eval '[[ $pid -gt 0 && $(unit_state) == inactive ]] && ! kill -0 "$pid" 2>/dev/null'
+check "[pkg] systemd no longer knows the unit after the purge ($(systemctl show -p LoadState --value vfio-passthroughd.service))" \
+    test "$(systemctl show -p LoadState --value vfio-passthroughd.service)" = not-found
 out "1..$n"
 echo "guest-systemd: $n tests, $failures failed, $(since "$t0") s; guest uptime $(cut -d' ' -f1 /proc/uptime) s"
 [[ $failures -eq 0 ]]
