@@ -38,8 +38,14 @@ package_install() {
     check "[pkg] the example polkit rule is shipped under /usr/share/doc, and the package puts no rule in a rules.d" \
         eval '[[ -f /usr/share/doc/vfio-passthrough/examples/50-vfio-passthrough-group.rules.example ]] &&
               ! dpkg-query -L "$pkg" | grep -q "/rules\.d/"'
-    check "[pkg] the man pages are installed (man -w vfio-passthroughctl, vfio-passthroughd)" \
-        eval 'man -w vfio-passthroughctl >/dev/null 2>&1 && man -w 8 vfio-passthroughd >/dev/null 2>&1'
+    check "[pkg] the man pages are installed (man -w vfio-passthroughctl, vfio-passthroughd, org.vfio.Passthrough1)" \
+        eval 'man -w vfio-passthroughctl >/dev/null 2>&1 && man -w 8 vfio-passthroughd >/dev/null 2>&1 &&
+              man -w 5 org.vfio.Passthrough1 >/dev/null 2>&1'
+    # The installed bash completion, where bash-completion's loader looks for it, completes a verb.
+    check "[pkg] the installed bash completion completes 'vfio-passthroughctl att' to attach" \
+        eval '[[ $(bash --norc -c "source /usr/share/bash-completion/completions/vfio-passthroughctl &&
+              COMP_WORDS=(vfio-passthroughctl att) COMP_CWORD=1 COMP_LINE=\"vfio-passthroughctl att\" COMP_POINT=23 &&
+              _vfio_passthroughctl && echo \"\${COMPREPLY[*]}\"" 2>&1) == attach ]]'
     return "$rc"
 }
 
