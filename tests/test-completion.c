@@ -166,33 +166,23 @@ static void test_bash_addresses(Fixture *f, gconstpointer data) {
         assert_bash_offers(f, "show", "0000:59:", FALSE);
         assert_bash_offers(f, "attach", "59:", FALSE);
 
-        /* What the promise means on this tree, spelled out once. */
-        {
-                g_autofree char *got = complete_bash(f, "vfio-passthroughctl attach 59:", TRUE);
-                g_assert_cmpstr(got, ==, "00.0 00.1");
-        }
-        {
-                g_autofree char *got = complete_bash(f, "vfio-passthroughctl attach 59:", FALSE);
-                g_assert_cmpstr(got, ==, "59:00.0 59:00.1");
-        }
-
-        {
-                g_autofree char *got = complete_bash(f, "vfio-passthroughctl show 1", TRUE);
-                g_assert_cmpstr(got, ==, "10000:e1:00.0");
-        }
-        {
-                g_autofree char *got = complete_bash(f, "vfio-passthroughctl show e1:", TRUE);
-                g_assert_cmpstr(got, ==, "");
-        }
-
-        /* No addresses where none is taken. */
-        {
-                g_autofree char *got = complete_bash(f, "vfio-passthroughctl show 59:00.0 ", TRUE);
-                g_assert_cmpstr(got, ==, "");
-        }
-        {
-                g_autofree char *got = complete_bash(f, "vfio-passthroughctl list ", TRUE);
-                g_assert_cmpstr(got, ==, "");
+        /* What the promise means on this tree, spelled out once; and no addresses where none is
+         * taken. */
+        static const struct {
+                const char *line;
+                gboolean colon_breaks;
+                const char *offers;
+        } spelled_out[] = {
+                { "vfio-passthroughctl attach 59:", TRUE, "00.0 00.1" },
+                { "vfio-passthroughctl attach 59:", FALSE, "59:00.0 59:00.1" },
+                { "vfio-passthroughctl show 1", TRUE, "10000:e1:00.0" },
+                { "vfio-passthroughctl show e1:", TRUE, "" },
+                { "vfio-passthroughctl show 59:00.0 ", TRUE, "" },
+                { "vfio-passthroughctl list ", TRUE, "" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(spelled_out); i++) {
+                g_autofree char *got = complete_bash(f, spelled_out[i].line, spelled_out[i].colon_breaks);
+                g_assert_cmpstr(got, ==, spelled_out[i].offers);
         }
 }
 
