@@ -2,6 +2,10 @@
 # waiting, and reading sysfs and the bus as the tests need them.  Expects $work (the shared work
 # dir) and $tapfile to be set by the script that sources it.
 
+# The scripts write to the serial console: a terminal nobody reads keys from. The client's pager
+# would wait there for ever (as systemctl's would), so its output goes straight through.
+export VFIO_PASSTHROUGHCTL_PAGER=cat
+
 # ------------------------------------------------------------------ TAP helpers
 n=0
 failures=0

@@ -257,6 +257,12 @@ mount -t devtmpfs devtmpfs $r/dev
 mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $r/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $r/dev/shm
+# The links every booted system has in /dev (systemd and udev make them); bash's process
+# substitution, which the shell completion uses, needs /dev/fd.
+ln -sf /proc/self/fd $r/dev/fd
+ln -sf /proc/self/fd/0 $r/dev/stdin
+ln -sf /proc/self/fd/1 $r/dev/stdout
+ln -sf /proc/self/fd/2 $r/dev/stderr
 # A fresh /run (the host's holds its live sockets and pid files).  /tmp stays
 # the overlay's copy of the host's /tmp, so scripts in a host mktemp dir work.
 mount -t tmpfs -o mode=0755 tmpfs $r/run
