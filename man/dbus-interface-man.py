@@ -123,18 +123,15 @@ def italic(text):
     return '\\fI' + literal(text) + '\\fR'
 
 
-def doc(element):
-    for annotation in element.findall('annotation'):
-        if annotation.get('name') == DOC:
-            return annotation.get('value')
-    return ''
-
-
 def annotation(element, name):
     for a in element.findall('annotation'):
         if a.get('name') == name:
             return a.get('value')
     return None
+
+
+def doc(element):
+    return annotation(element, DOC) or ''
 
 
 # ------------------------------------------------------------------ the XML's opening comment
