@@ -100,34 +100,25 @@ expect() {
 }
 
 # expect_has NAME LINE WORD... / expect_lacks: each WORD is among the offers, or none is.
-expect_has() {
-    local name=$1 line=$2 shell got w missing
-    shift 2
-    for shell in ${only_shells:-${shells[*]}}; do
-        got=$(offers "$shell" "$line")
-        missing=()
-        for w; do grep -qxF -- "$w" <<<"$got" || missing+=("$w"); done
-        if ((${#missing[@]} == 0)); then
-            ok "$shell: $name"
-        else
-            not_ok "$shell: $name"
-            echo "# line: '$line'; missing: ${missing[*]}; got: $(tr '\n' ' ' <<<"$got")"
-        fi
-    done
-}
+expect_has() { expect_among has "$@"; }
+expect_lacks() { expect_among lacks "$@"; }
 
-expect_lacks() {
-    local name=$1 line=$2 shell got w present
-    shift 2
+# expect_among has|lacks NAME LINE WORD...: the words that break the rule are reported.
+expect_among() {
+    local rule=$1 name=$2 line=$3 shell got w offered wrong
+    shift 3
     for shell in ${only_shells:-${shells[*]}}; do
         got=$(offers "$shell" "$line")
-        present=()
-        for w; do grep -qxF -- "$w" <<<"$got" && present+=("$w"); done
-        if ((${#present[@]} == 0)); then
+        wrong=()
+        for w; do
+            if grep -qxF -- "$w" <<<"$got"; then offered=has; else offered=lacks; fi
+            [[ $offered == "$rule" ]] || wrong+=("$w")
+        done
+        if ((${#wrong[@]} == 0)); then
             ok "$shell: $name"
         else
             not_ok "$shell: $name"
-            echo "# line: '$line'; offered: ${present[*]}"
+            echo "# line: '$line'; $([[ $rule == has ]] && echo missing || echo offered): ${wrong[*]}; got: $(tr '\n' ' ' <<<"$got")"
         fi
     done
 }
